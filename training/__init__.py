@@ -1,0 +1,1 @@
+"""Command-line entry points (train, evaluate, export, flops, augment) over rhpnet_core."""

@@ -1,0 +1,43 @@
+"""The `rhpnet` command: one sub-command per module of `training/`.
+
+Each sub-command module exposes `add_arguments(parser)` and `run(args) -> int`; modules are
+imported only when their sub-command runs, so `rhpnet flops` does not pay for pycocotools.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+SUBCOMMANDS = {
+    "train": ("training.train", "train a model from a YAML config (torchrun for multi-GPU)"),
+    "evaluate": ("training.evaluate", "score a checkpoint or a predictions file (OKS AP, PCKh)"),
+    "export": ("training.export", "export a model to ONNX"),
+    "flops": ("training.flops", "print parameters and GMACs of a config"),
+    "augment": ("training.augment", "offline RandomErasing/GridMask dataset augmentation"),
+    "predict": ("training.predict", "run the detector + pose pipeline on images or a video"),
+}
+
+
+def build_parser(argv: list[str]) -> tuple[argparse.ArgumentParser, object]:
+    parser = argparse.ArgumentParser(prog="rhpnet", description="RHPNet running-posture estimation")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chosen = argv[0] if argv else None
+    module = None
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text)
+        if name == chosen:
+            module = importlib.import_module(module_name)
+            module.add_arguments(sub_parser)
+    return parser, module
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser, module = build_parser(argv)
+    args = parser.parse_args(argv)
+    return int(module.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
