@@ -1,0 +1,33 @@
+"""Shared test fixtures: the optional ../shared fixtures and a sandboxed ultralytics config dir."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
+
+# ultralytics writes settings on import; keep them out of $HOME (tests write only in temp dirs).
+os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="rhpnet-yolo-cfg-"))
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def coco_fixture_dir() -> Path:
+    """../shared/fixtures/coco (4 val2017 images + keypoint json); skips when absent."""
+    path = SHARED_FIXTURES / "coco"
+    if not (path / "test_coco.json").is_file():
+        pytest.skip("../shared/fixtures/coco not present")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mpii_fixture_dir() -> Path:
+    """../shared/fixtures/mpii (5 images + HRNet-format json); skips when absent."""
+    path = SHARED_FIXTURES / "mpii"
+    if not (path / "test_mpii.json").is_file():
+        pytest.skip("../shared/fixtures/mpii not present")
+    return path
