@@ -5,7 +5,7 @@ The ROS 2 package (messages, nodes, launch files) is built by CMakeLists.txt (co
 from setuptools import find_packages, setup
 
 setup(
-    name="rhpnet",
+    name="rhpnet-core",
     version="0.1.0",
     description="RHPNet running-posture estimation (HRNet-W32 + RFSP head)",
     license="AGPL-3.0-only",
