@@ -1,0 +1,1 @@
+"""Metrics: OKS keypoint AP (COCO, Running Human) and PCKh (MPII)."""
