@@ -1,0 +1,103 @@
+"""camera_replay: publishes `image` (sensor_msgs/Image) and `camera_info` from a video, a folder or an image.
+
+For rigs and demos without a camera driver: at the source fps or a given `rate`, looping or once.
+With `wait_for_subscribers` > 0 it holds the first frame until that many subscribers listen, so a
+pipeline started together with it sees every frame.
+"""
+from __future__ import annotations
+
+import sys
+
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, Image
+
+from rhpnet_ros.frame_source import FrameSource
+from rhpnet_ros.image_conv import array_to_image
+from rhpnet_ros.qos import image_qos
+
+DEFAULT_IMAGE_RATE_HZ = 10.0  # for image folders, which have no fps of their own
+
+
+class CameraReplay(Node):
+    def __init__(self) -> None:
+        super().__init__("camera_replay")
+        self.source_path = self.declare_parameter("source", "").value
+        rate = float(self.declare_parameter("rate", 0.0).value)  # Hz; 0 = the source's own fps
+        self.loop = bool(self.declare_parameter("loop", False).value)
+        self.max_frames = int(self.declare_parameter("max_frames", 0).value)  # 0 = no limit
+        self.frame_id = self.declare_parameter("frame_id", "camera").value
+        self.encoding = self.declare_parameter("encoding", "bgr8").value
+        self.wait_for_subscribers = int(self.declare_parameter("wait_for_subscribers", 0).value)
+        qos = image_qos(self.declare_parameter("qos_reliability", "reliable").value,
+                        int(self.declare_parameter("qos_depth", 5).value))
+        if self.encoding not in ("bgr8", "rgb8"):
+            raise ValueError(f"encoding '{self.encoding}' not supported by camera_replay; expected bgr8 or rgb8")
+        if not self.source_path:
+            raise ValueError("parameter 'source' is required: a video file, an image folder or an image")
+        self.source = FrameSource(self.source_path)
+        self.rate_hz = rate if rate > 0 else (self.source.fps or DEFAULT_IMAGE_RATE_HZ)
+        self.image_pub = self.create_publisher(Image, "image", qos)
+        self.info_pub = self.create_publisher(CameraInfo, "camera_info", qos)
+        self.frames = self.source.frames()
+        self.published = 0
+        self.done = False
+        self.timer = self.create_timer(1.0 / self.rate_hz, self.tick)
+        self.get_logger().info(f"replaying {self.source_path} at {self.rate_hz:.2f} Hz "
+                               f"(loop={self.loop}, max_frames={self.max_frames or 'all'})")
+
+    def next_frame(self):
+        frame = next(self.frames, None)
+        if frame is None and self.loop and self.published > 0:
+            self.frames = self.source.frames()
+            frame = next(self.frames, None)
+        return frame
+
+    def tick(self) -> None:
+        if self.image_pub.get_subscription_count() < self.wait_for_subscribers:
+            return
+        frame = None if 0 < self.max_frames <= self.published else self.next_frame()
+        if frame is None:
+            self.finish()
+            return
+        if self.encoding == "rgb8":
+            frame = frame[..., ::-1]
+        msg = array_to_image(frame, self.encoding)
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.header.frame_id = self.frame_id
+        info = CameraInfo(header=msg.header, height=msg.height, width=msg.width)
+        self.image_pub.publish(msg)
+        self.info_pub.publish(info)
+        self.published += 1
+
+    def finish(self) -> None:
+        self.timer.cancel()
+        for path in self.source.unreadable:
+            self.get_logger().warning(f"skipped unreadable image {path}")
+        self.get_logger().info(f"published {self.published} frames; source finished")
+        self.done = True
+
+
+def main(args: list[str] | None = None) -> int:
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = CameraReplay()
+        while rclpy.ok() and not node.done:
+            rclpy.spin_once(node, timeout_sec=0.1)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"camera_replay: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if node is not None:
+            node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
