@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 # ultralytics writes a settings file on import; keep it inside the venv, not in $HOME.
 export YOLO_CONFIG_DIR ?= $(abspath $(VENV))/ultralytics-config
 export YOLO_OFFLINE = 1
+# DDS discovery stays on this machine unless the caller says otherwise.
+export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 
 .PHONY: setup demo test bench clean
 

@@ -1,0 +1,126 @@
+"""Multi-process: our launch files run through play_launch (separate node processes) and this test
+process subscribes/publishes like any other node on the graph."""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+rclpy = pytest.importorskip("rclpy")
+from builtin_interfaces.msg import Time  # noqa: E402
+from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
+from rclpy.node import Node  # noqa: E402
+from sensor_msgs.msg import Image  # noqa: E402
+
+from footage import read_rgb, ultralytics_asset  # noqa: E402
+from rhpnet.msg import Keypoints  # noqa: E402
+from rhpnet_core.keypoints import COCO_KEYPOINT_NAMES  # noqa: E402
+from rhpnet_ros.image_conv import array_to_image  # noqa: E402
+from rhpnet_ros.launch_runner import LaunchRunner  # noqa: E402
+from rhpnet_ros.messages import msg_to_arrays  # noqa: E402
+from rhpnet_ros.qos import image_qos  # noqa: E402
+
+# Our own DDS domain on loopback only: parallel runs and other ROS graphs on the machine stay apart.
+os.environ["ROS_DOMAIN_ID"] = str(1 + os.getpid() % 100)
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+
+
+@pytest.fixture
+def ros_node():
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = Node("rhpnet_test_probe", context=context)
+    executor = rclpy.executors.SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    yield node, executor
+    node.destroy_node()
+    rclpy.shutdown(context=context)
+
+
+def spin_until(executor, condition, timeout_s: float, launch: LaunchRunner) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not condition():
+        executor.spin_once(timeout_sec=0.1)
+        assert launch.running(), "launch exited early:\n" + launch.node_log("pose_node")[-3000:]
+    assert condition(), "timed out; pose_node stderr:\n" + launch.node_log("pose_node")[-3000:]
+
+
+def stamp_key(header) -> tuple[int, int, str]:
+    return header.stamp.sec, header.stamp.nanosec, header.frame_id
+
+
+def test_demo_launch_publishes_keypoints_for_every_frame(tmp_path, ros_node):
+    node, executor = ros_node
+    frames_dir = tmp_path / "frames"
+    frames_dir.mkdir()
+    for name in ("bus.jpg", "zidane.jpg"):
+        shutil.copy(ultralytics_asset(name), frames_dir / name)
+    images: dict[tuple, Image] = {}
+    keypoints: list[Keypoints] = []
+    node.create_subscription(Image, "image", lambda m: images.setdefault(stamp_key(m.header), m), image_qos())
+    node.create_subscription(Keypoints, "keypoints", keypoints.append, 10)
+    video = tmp_path / "annotated.mp4"
+    frames = 4
+    arguments = {"source": str(frames_dir), "loop": "true", "max_frames": str(frames), "rate": "1.0",
+                 "wait_for_subscribers": "2", "queue_size": "10", "detector_imgsz": "640",
+                 "annotated_video": str(video)}
+    with LaunchRunner("demo.launch.py", arguments, tmp_path / "logs") as launch:
+        spin_until(executor, lambda: len(keypoints) >= frames, 180.0, launch)
+        executor.spin_once(timeout_sec=1.0)  # a surplus message would arrive now
+        launch.stop()
+        assert "published 4 frames" in launch.node_log("camera_replay")
+
+    assert len(images) == frames and len(keypoints) == frames
+    bus_shape = read_rgb(ultralytics_asset("bus.jpg")).shape
+    for msg in keypoints:
+        source = images[stamp_key(msg.header)]  # every message answers a published frame
+        assert msg.header.frame_id == "camera"
+        assert (msg.image_width, msg.image_height) == (source.width, source.height)
+        assert list(msg.keypoint_names) == list(COCO_KEYPOINT_NAMES)
+        assert msg.model.startswith("yolo11n-pose")
+        boxes, scores, kps = msg_to_arrays(msg)
+        expected = 3 if (source.height, source.width) == bus_shape[:2] else 2
+        assert len(msg.persons) >= expected
+        assert (kps[..., 0] >= 0).all() and (kps[..., 0] <= source.width).all()
+        assert (kps[..., 1] >= 0).all() and (kps[..., 1] <= source.height).all()
+        assert ((kps[..., 2] >= 0) & (kps[..., 2] <= 1)).all()
+    # SIGINT shutdown closed the annotated video with every processed frame in it.
+    capture = cv2.VideoCapture(str(video))
+    written = 0
+    while capture.read()[0]:
+        written += 1
+    assert written == frames
+
+
+def test_pose_launch_remaps_and_survives_bad_frames(tmp_path, ros_node):
+    node, executor = ros_node
+    received: list[Keypoints] = []
+    diagnostics: list[DiagnosticArray] = []
+    node.create_subscription(Keypoints, "/rig1/poses", received.append, 10)
+    node.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, 10)
+    publisher = node.create_publisher(Image, "/cam/image_raw", image_qos())
+    arguments = {"namespace": "rig1", "image_topic": "/cam/image_raw", "keypoints_topic": "poses",
+                 "estimator": "yolo-pose", "device": "cpu", "queue_size": "5"}
+    with LaunchRunner("rhpnet.launch.py", arguments, tmp_path / "logs") as launch:
+        spin_until(executor, lambda: publisher.get_subscription_count() > 0, 120.0, launch)
+        bad = Image(height=2, width=2, encoding="yuv422", step=4, data=bytes(8))
+        bad.header.stamp, bad.header.frame_id = Time(sec=1, nanosec=1), "cam"
+        publisher.publish(bad)
+        good = array_to_image(read_rgb(ultralytics_asset("zidane.jpg")), "rgb8")
+        good.header.stamp, good.header.frame_id = Time(sec=2, nanosec=2), "cam"
+        publisher.publish(good)
+
+        def skipped_reported() -> bool:
+            values = [{kv.key: kv.value for kv in status.values}
+                      for array in diagnostics for status in array.status if "pose_node" in status.name]
+            return bool(values) and values[-1].get("skipped") == "1" and values[-1].get("frames") == "1"
+
+        spin_until(executor, lambda: received and skipped_reported(), 120.0, launch)
+        assert launch.running()  # the bad frame did not take the node down
+    assert [stamp_key(m.header) for m in received] == [(2, 2, "cam")]
+    assert len(received[0].persons) >= 2
+    assert "not supported" in launch.node_log("pose_node")
