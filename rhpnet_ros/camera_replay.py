@@ -13,7 +13,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 
-from rhpnet_ros.frame_source import FrameSource
+from rhpnet_core.frames import FrameSource
 from rhpnet_ros.image_conv import array_to_image
 from rhpnet_ros.qos import image_qos
 

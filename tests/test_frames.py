@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 import pytest
 
-from rhpnet_ros.frame_source import FrameSource
+from rhpnet_core.frames import FrameSource
 
 
 def write_video(path, frames=5, size=(64, 48), fps=12.0):

@@ -1,4 +1,4 @@
-"""Frames from a video file, an image folder or a single image, for camera_replay (no ROS here)."""
+"""Frames from a video file, an image folder or a single image (camera_replay, rhpnet predict)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
