@@ -21,6 +21,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
+from std_srvs.srv import SetBool
 
 from rhpnet.msg import Keypoints
 from rhpnet_core.pipeline import build_pipeline
@@ -66,13 +67,27 @@ class PoseNode(Node):
         self.keypoints_pub = self.create_publisher(Keypoints, "keypoints", 10)
         self.debug_pub = self.create_publisher(Image, "debug_image", qos) if self.publish_debug_image else None
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.create_subscription(Image, "image", self.on_image, qos)
+        self.image_qos = qos
+        self.subscription = self.create_subscription(Image, "image", self.on_image, qos)
+        self.create_service(SetBool, "~/enable", self.on_enable)
         self.create_timer(summary_period_s, self.report)
         self.worker = threading.Thread(target=self.work, name="pose-inference", daemon=True)
         self.worker.start()
         self.get_logger().info(f"estimator {self.pipeline.model_name}; subscribed to "
                                f"{self.resolve_topic_name('image')}, publishing "
                                f"{self.resolve_topic_name('keypoints')}")
+
+    def on_enable(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
+        """Disabled = unsubscribed from `image`: no frames are transported or processed."""
+        if request.data and self.subscription is None:
+            self.subscription = self.create_subscription(Image, "image", self.on_image, self.image_qos)
+        elif not request.data and self.subscription is not None:
+            self.destroy_subscription(self.subscription)
+            self.subscription = None
+        response.success = True
+        response.message = "enabled" if request.data else "disabled"
+        self.get_logger().info(f"pose estimation {response.message}")
+        return response
 
     def on_image(self, msg: Image) -> None:
         with self.wakeup:

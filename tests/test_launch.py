@@ -15,6 +15,7 @@ from builtin_interfaces.msg import Time  # noqa: E402
 from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
 from rclpy.node import Node  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
+from std_srvs.srv import SetBool  # noqa: E402
 
 from footage import read_rgb, ultralytics_asset  # noqa: E402
 from rhpnet.msg import Keypoints  # noqa: E402
@@ -121,6 +122,18 @@ def test_pose_launch_remaps_and_survives_bad_frames(tmp_path, ros_node):
 
         spin_until(executor, lambda: received and skipped_reported(), 120.0, launch)
         assert launch.running()  # the bad frame did not take the node down
-    assert [stamp_key(m.header) for m in received] == [(2, 2, "cam")]
+
+        # ~/enable false unsubscribes: the node leaves the image topic; true brings it back.
+        enable = node.create_client(SetBool, "/rig1/pose_node/enable")
+        for state, subscribers in ((False, 0), (True, 1)):
+            spin_until(executor, lambda: enable.service_is_ready(), 30.0, launch)
+            future = enable.call_async(SetBool.Request(data=state))
+            spin_until(executor, future.done, 30.0, launch)
+            assert future.result().success
+            spin_until(executor, lambda: publisher.get_subscription_count() == subscribers, 30.0, launch)
+        good.header.stamp = Time(sec=3, nanosec=3)
+        publisher.publish(good)
+        spin_until(executor, lambda: len(received) == 2, 60.0, launch)
+    assert [stamp_key(m.header) for m in received] == [(2, 2, "cam"), (3, 3, "cam")]
     assert len(received[0].persons) >= 2
     assert "not supported" in launch.node_log("pose_node")
