@@ -104,7 +104,13 @@ class PoseNode(Node):
                 if self.stopping:
                     return
                 msg = self.queue.popleft()
-            self.process(msg)
+            try:
+                self.process(msg)
+            except Exception as exc:  # publishing races a shutdown; anything else is a counted failure
+                if not self.context.ok():
+                    return
+                self.stats.count("failed")
+                self.get_logger().error(f"frame processing failed: {exc!r}", throttle_duration_sec=5.0)
 
     def process(self, msg: Image) -> None:
         try:
