@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import sys
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 
 from rhpnet_core.frames import FrameSource
 from rhpnet_ros.image_conv import array_to_image
+from rhpnet_ros.node_runner import run_node
 from rhpnet_ros.qos import image_qos
 
 DEFAULT_IMAGE_RATE_HZ = 10.0  # for image folders, which have no fps of their own
@@ -80,23 +79,7 @@ class CameraReplay(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = CameraReplay()
-        while rclpy.ok() and not node.done:
-            rclpy.spin_once(node, timeout_sec=0.1)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"camera_replay: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        if node is not None:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return 0
+    return run_node(CameraReplay, "camera_replay", args)
 
 
 if __name__ == "__main__":

@@ -15,9 +15,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
@@ -28,6 +26,7 @@ from rhpnet_core.pipeline import build_pipeline
 from rhpnet_core.visualize import draw_poses
 from rhpnet_ros.image_conv import ImageConversionError, array_to_image, image_to_rgb
 from rhpnet_ros.messages import result_to_msg
+from rhpnet_ros.node_runner import run_node
 from rhpnet_ros.qos import image_qos
 from rhpnet_ros.stats import FrameStats
 
@@ -161,7 +160,7 @@ class PoseNode(Node):
         self.diagnostics_pub.publish(
             DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()), status=[status]))
 
-    def shutdown(self) -> None:
+    def close(self) -> None:
         with self.wakeup:
             self.stopping = True
             self.wakeup.notify()
@@ -171,23 +170,7 @@ class PoseNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = PoseNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        print(f"pose_node: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        if node is not None:
-            node.shutdown()
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return 0
+    return run_node(PoseNode, "pose_node", args)
 
 
 if __name__ == "__main__":

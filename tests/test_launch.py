@@ -7,7 +7,6 @@ import shutil
 import time
 
 import cv2
-import numpy as np
 import pytest
 
 rclpy = pytest.importorskip("rclpy")
