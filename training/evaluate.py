@@ -75,8 +75,9 @@ def format_table(metrics: dict[str, Any], method: str, backbone: str = "-", inpu
     for label, values in (("", metrics), (" (occluded joints)", metrics.get("occluded")),
                           (" (non-occluded joints)", metrics.get("non_occluded"))):
         if values is not None:
-            rows.append(f"| {method}{label} | {backbone} | {input_hw} | {params} | {flops} | "
-                        + " | ".join(f"{100 * values[n]:.1f}" for n in SUMMARY_NAMES) + " |")
+            # pycocotools reports -1 where a category has no ground truth (e.g. no large persons).
+            cells = ("-" if values[n] < 0 else f"{100 * values[n]:.1f}" for n in SUMMARY_NAMES)
+            rows.append(f"| {method}{label} | {backbone} | {input_hw} | {params} | {flops} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
