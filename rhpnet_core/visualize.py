@@ -24,6 +24,7 @@ def draw_poses(image_bgr: np.ndarray, boxes_xyxy: np.ndarray, keypoints: np.ndar
                 pa = tuple(int(round(v)) for v in person[a, :2])
                 pb = tuple(int(round(v)) for v in person[b, :2])
                 cv2.line(canvas, pa, pb, (0, 220, 0), thickness, cv2.LINE_AA)
+        radius = max(2, round((y1 - y0) / 60))  # small people get small dots
         for x, y, _ in person[visible]:
-            cv2.circle(canvas, (int(round(x)), int(round(y))), thickness + 2, (0, 0, 255), -1, cv2.LINE_AA)
+            cv2.circle(canvas, (int(round(x)), int(round(y))), radius, (0, 0, 255), -1, cv2.LINE_AA)
     return canvas
