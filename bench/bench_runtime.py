@@ -1,0 +1,91 @@
+"""Per-crop latency of HRNet-W32 and RHPNet-W32 (256x192) in each runtime backend, batch 1 and 8.
+
+    .venv/bin/python bench/bench_runtime.py [--repeats 10] [--output docs/benchmarks-run.md]
+
+Weights are random (latency does not depend on their values). Each cell is the median over
+`--repeats` timed calls after warm-up, divided by the batch size; models are measured interleaved
+so that load from other processes hits both alike, and the RHPNet/HRNet ratio comes from this run.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from rhpnet_core.runtime import BACKENDS, create_runtime
+
+INPUT_SIZE = (192, 256)  # (W, H)
+MODELS = {"HRNet-W32": {"arch": "hrnet", "width": 32, "num_joints": 17},
+          "RHPNet-W32": {"arch": "rhpnet", "width": 32, "num_joints": 17}}
+BATCH_SIZES = (1, 8)
+
+
+def time_call(runtime, batch: np.ndarray, repeats: int) -> float:
+    """Median seconds of one call."""
+    runtime(batch)  # warm-up: allocator, onnxruntime graph optimisation, oneDNN primitive caches
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        runtime(batch)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--output", type=Path, help="also write the markdown report here")
+    args = parser.parse_args()
+
+    load_before = os.getloadavg()
+    runtimes = {}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*random weights.*")
+        for name, model_cfg in MODELS.items():
+            config = {"model": model_cfg, "codec": {"input_size": list(INPUT_SIZE)}}
+            for backend in BACKENDS:
+                runtimes[name, backend] = create_runtime(config, backend=backend, device=args.device)
+    rng = np.random.default_rng(0)
+    latency_ms = {}
+    for batch_size in BATCH_SIZES:
+        batch = rng.standard_normal((batch_size, 3, INPUT_SIZE[1], INPUT_SIZE[0])).astype(np.float32)
+        for backend in BACKENDS:
+            for name in MODELS:  # adjacent in time: the ratio sees the same background load
+                seconds = time_call(runtimes[name, backend], batch, args.repeats)
+                latency_ms[name, backend, batch_size] = 1e3 * seconds / batch_size
+    load_after = os.getloadavg()
+
+    lines = [f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs; "
+             f"torch {torch.__version__} ({torch.get_num_threads()} threads), onnxruntime {ort.__version__}; "
+             f"devices: " + ", ".join(sorted({f'{b}: {r.device}' for (_, b), r in runtimes.items()})) + ".",
+             f"Load average (1 min) before / after: {load_before[0]:.2f} / {load_after[0]:.2f}; "
+             f"median of {args.repeats} calls per cell.", "",
+             "| backend | batch | HRNet-W32 ms/crop | RHPNet-W32 ms/crop | RHPNet / HRNet |",
+             "|---|---|---|---|---|"]
+    for backend in BACKENDS:
+        for batch_size in BATCH_SIZES:
+            hrnet = latency_ms["HRNet-W32", backend, batch_size]
+            rhpnet = latency_ms["RHPNet-W32", backend, batch_size]
+            lines.append(f"| {backend} | {batch_size} | {hrnet:.1f} | {rhpnet:.1f} | {rhpnet / hrnet:.3f} |")
+    lines += ["", "| model | batch | onnxruntime speed-up over torch eager |", "|---|---|---|"]
+    for name in MODELS:
+        for batch_size in BATCH_SIZES:
+            speedup = latency_ms[name, "torch", batch_size] / latency_ms[name, "onnxruntime", batch_size]
+            lines.append(f"| {name} | {batch_size} | {speedup:.2f}x |")
+    report = "\n".join(lines)
+    print(report)
+    if args.output:
+        args.output.write_text(report + "\n")
+
+
+if __name__ == "__main__":
+    main()
