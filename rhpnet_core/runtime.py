@@ -90,7 +90,12 @@ class OnnxRuntime(Runtime):
 
         available = ort.get_available_providers()
         wanted = [] if device == "cpu" else [p for p in GPU_PROVIDERS if p in available]
-        self.session = ort.InferenceSession(str(onnx_path), providers=wanted + ["CPUExecutionProvider"])
+        options = ort.SessionOptions()
+        # Idle intra-op threads otherwise busy-wait after every run, taking CPU from whatever shares
+        # it in the pipeline (the torch detector, the ROS executor, other sessions).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = ort.InferenceSession(str(onnx_path), sess_options=options,
+                                            providers=wanted + ["CPUExecutionProvider"])
         provider = self.session.get_providers()[0]
         kind = {"TensorrtExecutionProvider": "tensorrt", "CUDAExecutionProvider": "cuda"}.get(provider, "cpu")
         super().__init__(label, input_size, num_joints, kind)

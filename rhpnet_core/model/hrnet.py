@@ -91,7 +91,7 @@ class HRNet(nn.Module):
         self.bn2 = nn.BatchNorm2d(64)
         self.relu = nn.ReLU(inplace=True)
         self.layer1 = nn.Sequential(Bottleneck(64, 64), *(Bottleneck(256, 64) for _ in range(3)))
-        self.stage1_channels = 256 * 1
+        self.stage1_channels = 64 * Bottleneck.expansion
         prev = [256]
         for index, (num_modules, num_blocks) in enumerate(STAGE_LAYOUT, start=2):
             cur = [width * 2 ** i for i in range(index)]
