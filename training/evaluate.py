@@ -96,6 +96,7 @@ def score_file(args: argparse.Namespace) -> dict[str, Any]:
 
 def evaluate_checkpoint(args: argparse.Namespace, config: dict[str, Any]) -> tuple[dict[str, Any], Any]:
     """Predict the val split with the checkpoint through TopDownEstimator and score it."""
+    # Imported here so scoring a predictions file does not import the network code.
     from rhpnet_core.runtime import create_runtime
 
     runtime = create_runtime(config, args.checkpoint, backend=args.backend, device=args.device)
@@ -119,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
             raise SystemExit("rhpnet evaluate: give --config and --checkpoint, or --ann and --predictions")
         config = load_config(args.config)
         metrics, results = evaluate_checkpoint(args, config)
-        from training.flops import measure_config
+        from training.flops import measure_config  # params/GMACs columns of the table row
 
         size = measure_config(config)
         width, height = config["codec"]["input_size"]

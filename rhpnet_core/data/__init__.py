@@ -53,9 +53,8 @@ def split_paths(data_cfg: dict[str, Any], split: str) -> dict[str, Any]:
 def load_samples(data_cfg: dict[str, Any], split: str, use_detections: bool = False) -> list[PersonSample]:
     """Persons of `split` ('train' or 'val'); detector boxes when asked and `det_file` is set."""
     fmt = data_cfg.get("format")
-    layout_of(data_cfg)
-    paths = split_paths(data_cfg, split)
     num_joints = len(layout_of(data_cfg)["names"])
+    paths = split_paths(data_cfg, split)
     if fmt == "mpii":
         return load_mpii(paths["ann_file"], paths["image_dir"])
     if use_detections and paths.get("det_file"):
