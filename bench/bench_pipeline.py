@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/bench_pipeline.py [--frames 20] [--device cpu]
 
-Rows: the yolo-pose estimator, and RHPNet-W32 256x192 (random weights: latency does not depend on
-them) on the torch and onnxruntime backends, on real vtest.avi frames (Debian opencv-doc).
+Rows: the yolo-pose estimator, and RHPNet-W32 256x192 (random weights at trained scale: latency
+does not depend on their values, only on avoiding denormals) on the torch and onnxruntime backends, on real vtest.avi frames (Debian opencv-doc).
 Prints a markdown table; speed lives here, never in tests.
 """
 from __future__ import annotations
@@ -26,6 +26,7 @@ from rhpnet_core.checkpoint import save_checkpoint  # noqa: E402
 from rhpnet_core.config import load_config  # noqa: E402
 from rhpnet_core.frames import FrameSource  # noqa: E402
 from rhpnet_core.model import build_model  # noqa: E402
+from rhpnet_core.model.calibration import calibrate_trained_scale  # noqa: E402
 from rhpnet_core.pipeline import build_pipeline  # noqa: E402
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
@@ -67,7 +68,8 @@ def main() -> int:
         os.environ["XDG_CACHE_HOME"] = tmp  # ONNX export cache
         config = load_config(ROOT / "training/configs/coco/rhpnet_w32_256x192.yaml")
         checkpoint = Path(tmp) / "rhpnet_w32_random.pt"
-        save_checkpoint(checkpoint, build_model(config["model"]).state_dict(), config)
+        model = calibrate_trained_scale(build_model(config["model"]), tuple(config["codec"]["input_size"]))
+        save_checkpoint(checkpoint, model.state_dict(), config)
         rows = [("yolo-pose", build_pipeline("yolo-pose", device=args.device, detector_imgsz=args.detector_imgsz))]
         for backend in ("torch", "onnxruntime"):
             rows.append((f"rhpnet-w32 {backend} (flip test)",

@@ -25,6 +25,7 @@ import torch
 
 from rhpnet_core.checkpoint import save_checkpoint
 from rhpnet_core.model import build_model
+from rhpnet_core.model.calibration import calibrate_trained_scale
 from rhpnet_core.runtime import BACKENDS, create_runtime
 
 INPUT_SIZE = (192, 256)  # (W, H)
@@ -34,19 +35,8 @@ BATCH_SIZES = (1, 8)
 
 
 def trained_scale_checkpoint(config: dict, path: Path) -> Path:
-    """Save `config`'s model with Kaiming weights and BN statistics calibrated on random batches."""
-    torch.manual_seed(0)
-    model = build_model(config["model"])
-    for m in model.modules():
-        if isinstance(m, torch.nn.Conv2d):
-            torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-        elif isinstance(m, torch.nn.BatchNorm2d):
-            m.momentum = None  # cumulative average over the calibration batches
-    model.train()
-    width, height = config["codec"]["input_size"]
-    with torch.no_grad():
-        for _ in range(2):
-            model(torch.randn(4, 3, height, width))
+    """Save `config`'s model with trained-scale random weights (see rhpnet_core.model.calibration)."""
+    model = calibrate_trained_scale(build_model(config["model"]), tuple(config["codec"]["input_size"]))
     save_checkpoint(path, model.state_dict(), config)
     return path
 
