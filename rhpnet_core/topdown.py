@@ -1,7 +1,7 @@
 """Top-down pose estimation on one frame: the single place where person crops are made and heatmaps
 are decoded at inference (ROS node, `rhpnet predict`, `rhpnet evaluate`, benchmarks).
 
-boxes (image px) -> UDP affine crops -> runtime (one batch, plus one flipped batch) -> averaged
+boxes (image px) -> UDP affine crops -> runtime (one batch: crops + flipped crops) -> averaged
 heatmaps -> codec decode (crop px) -> back-projection to source-image pixels.
 """
 from __future__ import annotations
@@ -69,13 +69,14 @@ class TopDownEstimator:
 
     def heatmaps(self, batch: np.ndarray) -> np.ndarray:
         """(N, K, h, w) heatmaps of a crop batch, flip-test averaged when enabled."""
-        heatmaps = np.asarray(self.runtime(batch), dtype=np.float32)
-        if self.flip_test:
-            # A flipped normalised crop equals the UDP crop of the flipped image, so flipping the
-            # batch is enough; its heatmaps are flipped back and joint channels swapped.
-            flipped = np.asarray(self.runtime(np.ascontiguousarray(batch[..., ::-1])), dtype=np.float32)
-            heatmaps = 0.5 * (heatmaps + flip_heatmaps(flipped, self.flip_pairs))
-        return heatmaps
+        if not self.flip_test:
+            return np.asarray(self.runtime(batch), dtype=np.float32)
+        # A flipped normalised crop equals the UDP crop of the flipped image, so flipping the batch
+        # is enough; its heatmaps are flipped back and joint channels swapped. One runtime call for
+        # both halves: larger batches are cheaper per crop on every backend (docs/benchmarks.md).
+        count = len(batch)
+        both = np.asarray(self.runtime(np.concatenate([batch, batch[..., ::-1]])), dtype=np.float32)
+        return 0.5 * (both[:count] + flip_heatmaps(both[count:], self.flip_pairs))
 
     def estimate(self, image_rgb: np.ndarray, boxes_xyxy: np.ndarray) -> np.ndarray:
         """Keypoints of each boxed person.

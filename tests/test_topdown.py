@@ -54,7 +54,7 @@ def test_estimate_returns_frame_pixels(flip_test):
     np.testing.assert_allclose(result[..., :2], people, atol=0.6)
     assert (result[..., 2] > 0.5).all()
     # all crops of the frame in one runtime call (plus one flipped call).
-    assert runtime.batch_sizes == ([2, 2] if flip_test else [2])
+    assert runtime.batch_sizes == ([4] if flip_test else [2])  # crops and flipped crops in one call
 
 
 def test_empty_boxes_give_empty_result():
