@@ -36,7 +36,16 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser, module = build_parser(argv)
     args = parser.parse_args(argv)
-    return int(module.run(args) or 0)
+    try:
+        return int(module.run(args) or 0)
+    except Exception as exc:
+        from rhpnet_core.checkpoint import CheckpointError  # torch is loaded by now; keeps --help fast
+
+        if not isinstance(exc, (FileNotFoundError, ValueError, CheckpointError)):
+            raise
+        # Bad input (missing file, malformed config/data/checkpoint): one line naming it, no traceback.
+        print(f"rhpnet {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
