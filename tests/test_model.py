@@ -11,7 +11,8 @@ from torch import nn
 from rhpnet_core.model import build_model
 from rhpnet_core.model.attention import CBAM, CoordinateAttention, PolarizedSelfAttention
 from rhpnet_core.model.blocks import BasicBlock
-from rhpnet_core.model.rfsp import RFB, RFBS, SimSPPF
+from rhpnet_core.model.rfsp import RFB, RFBS, SeparableMaxPool, SimSPPF
+from rhpnet_core.model.rhpnet import HybridFusion
 from training.flops import count_params_and_gmacs
 
 CONFIG_ROOT = Path(__file__).resolve().parents[1] / "training" / "configs"
@@ -119,6 +120,37 @@ def test_simsppf_r_switch_removes_pooling_and_shallow_fusion():
         with torch.no_grad():
             changed = model.rfsp(hybrid, shallow) - model.rfsp(hybrid, shallow + 1.0)
         assert bool(changed.abs().max() > 0) == depends
+
+
+def test_hybrid_fusion_equals_one_conv_over_the_upsampled_concatenation():
+    # The cheap form (project, then upsample) must be the module it replaces: one 1x1 conv-BN-ReLU
+    # over concat(branch 0, upsampled branches 1-3, shallow) with the same weights.
+    torch.manual_seed(0)
+    fusion = HybridFusion([8, 16, 32, 64, 16], 16)
+    fusion[1].running_mean.uniform_(-1, 1)
+    fusion[1].running_var.uniform_(0.5, 2)
+    fusion.eval()
+    deep = [torch.randn(2, c, 16 // 2 ** i, 12 // 2 ** i) for i, c in enumerate([8, 16, 32, 64])]
+    shallow = torch.randn(2, 16, 16, 12)
+    upsampled = [deep[0]] + [nn.functional.interpolate(d, size=(16, 12), mode="bilinear", align_corners=False)
+                             for d in deep[1:]]
+    with torch.no_grad():
+        reference = nn.Sequential.forward(fusion, torch.cat(upsampled + [shallow], dim=1))
+        assert torch.allclose(fusion(deep, shallow), reference, atol=1e-5)
+
+
+def test_separable_max_pool_equals_the_square_pool():
+    x = torch.randn(2, 4, 13, 9)
+    for memory_format in (torch.contiguous_format, torch.channels_last):
+        y = SeparableMaxPool(5)(x.contiguous(memory_format=memory_format))
+        assert torch.equal(y, nn.MaxPool2d(5, stride=1, padding=2)(x))
+
+
+def test_rhpnet_output_is_contiguous_nchw():
+    model = build_model(SMALL).eval()
+    with torch.no_grad():
+        out = model(torch.randn(1, 3, 64, 64))
+    assert out.is_contiguous()  # the channels_last head must not leak its memory format
 
 
 @pytest.mark.parametrize("kind, module_type", [("psa", PolarizedSelfAttention), ("ca", CoordinateAttention),
