@@ -36,13 +36,6 @@ MODELS = {"HRNet-W32": {"arch": "hrnet", "width": 32, "num_joints": 17},
 BATCH_SIZES = (1, 8)
 
 
-def trained_scale_checkpoint(config: dict, path: Path) -> Path:
-    """Save `config`'s model with trained-scale random weights (see rhpnet_core.model.calibration)."""
-    model = calibrate_trained_scale(build_model(config["model"]), tuple(config["codec"]["input_size"]))
-    save_checkpoint(path, model.state_dict(), config)
-    return path
-
-
 def time_pairs(runtimes: list, batch: np.ndarray, repeats: int) -> list[list[float]]:
     """Seconds of `repeats` calls of each runtime, called alternately after one warm-up call each."""
     for runtime in runtimes:
@@ -82,8 +75,11 @@ def main() -> None:
     os.environ["XDG_CACHE_HOME"] = workdir.name  # keep the benchmark's ONNX exports out of the user cache
     for name, model_cfg in MODELS.items():
         config = {"model": model_cfg, "codec": {"input_size": list(INPUT_SIZE)}}
-        gmacs[name] = count_params_and_gmacs(build_model(model_cfg), INPUT_SIZE)[1]
-        checkpoint = trained_scale_checkpoint(config, Path(workdir.name) / f"{name}.pth")
+        # Trained-scale random weights (see rhpnet_core.model.calibration), saved for the runtimes to load.
+        model = calibrate_trained_scale(build_model(model_cfg), INPUT_SIZE)
+        gmacs[name] = count_params_and_gmacs(model, INPUT_SIZE)[1]
+        checkpoint = Path(workdir.name) / f"{name}.pth"
+        save_checkpoint(checkpoint, model.state_dict(), config)
         for backend in BACKENDS:
             runtimes[name, backend] = create_runtime(config, checkpoint=str(checkpoint), backend=backend,
                                                      device=args.device)
