@@ -1,6 +1,8 @@
-"""Real footage installed by registries (never committed): ultralytics' assets, Debian's opencv-doc."""
+"""Real footage installed by registries (never committed): ultralytics' assets, Debian's opencv-doc,
+the sports2d wheel's demo video (extracted by `make setup`)."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import cv2
@@ -20,3 +22,5 @@ def read_rgb(path: Path) -> np.ndarray:
 
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+# A person moving side-on among distractors, 30 fps (sports2d wheel, extracted by tools/setup_env.sh).
+SPORTS2D_DEMO = Path(sys.prefix) / "share" / "rhpnet-footage" / "sports2d_demo.mp4"

@@ -29,6 +29,8 @@ command -v make >/dev/null || need_apt+=(make)
 [ -f /usr/share/doc/opencv-doc/examples/data/vtest.avi ] || need_apt+=(opencv-doc)
 [ -e /usr/lib/x86_64-linux-gnu/libGL.so.1 ] || need_apt+=(libgl1)
 [ -e /usr/lib/x86_64-linux-gnu/libglib-2.0.so.0 ] || need_apt+=(libglib2.0-0)
+# Headless Chromium: the tests open the gait report as a person would (screenshot + DOM).
+command -v chromium >/dev/null || need_apt+=(chromium fonts-dejavu-core)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing apt packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -106,6 +108,22 @@ if ! stamp_ok editable "$h"; then
   "$PY" -m pip install -q --no-deps --no-build-isolation -e "$ROOT" > "$BUILD/pip-editable.log" 2>&1 \
     || die "pip install -e $ROOT failed (log: $BUILD/pip-editable.log)"
   stamp_set editable "$h"
+fi
+
+# 6. Real side-view footage (never committed): the sports2d wheel's Demo/demo.mp4, a person moving
+#    side-on among distractors at 30 fps. Only the video is taken from the wheel (--no-deps).
+footage=$VENV/share/rhpnet-footage/sports2d_demo.mp4
+if [ ! -f "$footage" ]; then
+  log "fetching the sports2d demo video (PyPI wheel sports2d==0.8.34)"
+  rm -rf "$BUILD/sports2d" && mkdir -p "$BUILD/sports2d" "$(dirname "$footage")"
+  "$PY" -m pip download -q --no-deps sports2d==0.8.34 -d "$BUILD/sports2d" > "$BUILD/sports2d.log" 2>&1 \
+    || die "pip download sports2d failed (log: $BUILD/sports2d.log)"
+  "$PY" - "$BUILD"/sports2d/sports2d-*.whl "$footage" <<'PYEOF'
+import shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as wheel, wheel.open("Sports2D/Demo/demo.mp4") as src, open(sys.argv[2] + ".tmp", "wb") as dst:
+    shutil.copyfileobj(src, dst)
+PYEOF
+  mv "$footage.tmp" "$footage"
 fi
 
 "$PY" -c "import rclpy; from rhpnet.msg import Keypoints; import rhpnet_core" \
