@@ -2,9 +2,7 @@
 process subscribes/publishes like any other node on the graph."""
 from __future__ import annotations
 
-import os
 import shutil
-import time
 
 import cv2
 import pytest
@@ -12,7 +10,6 @@ import pytest
 rclpy = pytest.importorskip("rclpy")
 from builtin_interfaces.msg import Time  # noqa: E402
 from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
-from rclpy.node import Node  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 from std_srvs.srv import SetBool  # noqa: E402
 
@@ -23,38 +20,11 @@ from rhpnet_ros.image_conv import array_to_image  # noqa: E402
 from rhpnet_ros.launch_runner import LaunchRunner  # noqa: E402
 from rhpnet_ros.messages import msg_to_arrays  # noqa: E402
 from rhpnet_ros.qos import image_qos  # noqa: E402
-
-# Our own DDS domain on loopback only: parallel runs and other ROS graphs on the machine stay apart.
-os.environ["ROS_DOMAIN_ID"] = str(1 + os.getpid() % 100)
-os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-
-
-@pytest.fixture
-def ros_node():
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    node = Node("rhpnet_test_probe", context=context)
-    executor = rclpy.executors.SingleThreadedExecutor(context=context)
-    executor.add_node(node)
-    yield node, executor
-    node.destroy_node()
-    rclpy.shutdown(context=context)
-
-
-def spin_until(executor, condition, timeout_s: float, launch: LaunchRunner) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and not condition():
-        executor.spin_once(timeout_sec=0.1)
-        assert launch.running(), "launch exited early:\n" + launch.node_log("pose_node")[-3000:]
-    assert condition(), "timed out; pose_node stderr:\n" + launch.node_log("pose_node")[-3000:]
-
-
-def stamp_key(header) -> tuple[int, int, str]:
-    return header.stamp.sec, header.stamp.nanosec, header.frame_id
+from ros_probe import diagnostic_values, ros_node, stamp_key  # noqa: E402,F401
 
 
 def test_demo_launch_publishes_keypoints_for_every_frame(tmp_path, ros_node):
-    node, executor = ros_node
+    node = ros_node.node
     frames_dir = tmp_path / "frames"
     frames_dir.mkdir()
     for name in ("bus.jpg", "zidane.jpg"):
@@ -69,8 +39,8 @@ def test_demo_launch_publishes_keypoints_for_every_frame(tmp_path, ros_node):
                  "wait_for_subscribers": "2", "queue_size": "10", "detector_imgsz": "640",
                  "annotated_video": str(video)}
     with LaunchRunner("demo.launch.py", arguments, tmp_path / "logs") as launch:
-        spin_until(executor, lambda: len(keypoints) >= frames, 180.0, launch)
-        executor.spin_once(timeout_sec=1.0)  # a surplus message would arrive now
+        ros_node.spin_until(lambda: len(keypoints) >= frames, 180.0, launch)
+        ros_node.spin(1.0)  # a surplus message would arrive now
         launch.stop()
         assert "published 4 frames" in launch.node_log("camera_replay")
 
@@ -97,7 +67,7 @@ def test_demo_launch_publishes_keypoints_for_every_frame(tmp_path, ros_node):
 
 
 def test_pose_launch_remaps_and_survives_bad_frames(tmp_path, ros_node):
-    node, executor = ros_node
+    node = ros_node.node
     received: list[Keypoints] = []
     diagnostics: list[DiagnosticArray] = []
     node.create_subscription(Keypoints, "/rig1/poses", received.append, 10)
@@ -106,7 +76,7 @@ def test_pose_launch_remaps_and_survives_bad_frames(tmp_path, ros_node):
     arguments = {"namespace": "rig1", "image_topic": "/cam/image_raw", "keypoints_topic": "poses",
                  "estimator": "yolo-pose", "device": "cpu", "queue_size": "5"}
     with LaunchRunner("rhpnet.launch.py", arguments, tmp_path / "logs") as launch:
-        spin_until(executor, lambda: publisher.get_subscription_count() > 0, 120.0, launch)
+        ros_node.spin_until(lambda: publisher.get_subscription_count() > 0, 120.0, launch)
         bad = Image(height=2, width=2, encoding="yuv422", step=4, data=bytes(8))
         bad.header.stamp, bad.header.frame_id = Time(sec=1, nanosec=1), "cam"
         publisher.publish(bad)
@@ -115,24 +85,23 @@ def test_pose_launch_remaps_and_survives_bad_frames(tmp_path, ros_node):
         publisher.publish(good)
 
         def skipped_reported() -> bool:
-            values = [{kv.key: kv.value for kv in status.values}
-                      for array in diagnostics for status in array.status if "pose_node" in status.name]
+            values = diagnostic_values(diagnostics)
             return bool(values) and values[-1].get("skipped") == "1" and values[-1].get("frames") == "1"
 
-        spin_until(executor, lambda: received and skipped_reported(), 120.0, launch)
+        ros_node.spin_until(lambda: received and skipped_reported(), 120.0, launch)
         assert launch.running()  # the bad frame did not take the node down
 
         # ~/enable false unsubscribes: the node leaves the image topic; true brings it back.
         enable = node.create_client(SetBool, "/rig1/pose_node/enable")
         for state, subscribers in ((False, 0), (True, 1)):
-            spin_until(executor, lambda: enable.service_is_ready(), 30.0, launch)
+            ros_node.spin_until(lambda: enable.service_is_ready(), 30.0, launch)
             future = enable.call_async(SetBool.Request(data=state))
-            spin_until(executor, future.done, 30.0, launch)
+            ros_node.spin_until(future.done, 30.0, launch)
             assert future.result().success
-            spin_until(executor, lambda: publisher.get_subscription_count() == subscribers, 30.0, launch)
+            ros_node.spin_until(lambda: publisher.get_subscription_count() == subscribers, 30.0, launch)
         good.header.stamp = Time(sec=3, nanosec=3)
         publisher.publish(good)
-        spin_until(executor, lambda: len(received) == 2, 60.0, launch)
+        ros_node.spin_until(lambda: len(received) == 2, 60.0, launch)
     assert [stamp_key(m.header) for m in received] == [(2, 2, "cam"), (3, 3, "cam")]
     assert len(received[0].persons) >= 2
     assert "not supported" in launch.node_log("pose_node")
