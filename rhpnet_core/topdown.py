@@ -97,3 +97,24 @@ class TopDownEstimator:
         keypoints_crop, scores = self.codec.decode(self.heatmaps(batch))
         keypoints_image = np.stack([crop_to_image(kps, m) for kps, m in zip(keypoints_crop, matrices)])
         return np.concatenate([keypoints_image, scores[..., None]], axis=-1).astype(np.float32)
+
+
+def keypoints_to_box(keypoints: np.ndarray, min_score: float = 0.3, min_keypoints: int = 4,
+                     scale: float = 1.2) -> np.ndarray | None:
+    """A person box from its keypoints, for the frames between detections (RTMPose/MediaPipe video recipe).
+
+    Args:
+        keypoints: (K, 3) [x, y, score] in image pixels.
+        min_score: joints below this score are ignored.
+        min_keypoints: fewer confident joints than this give no box (None): detect again instead.
+        scale: enlargement of the confident joints' extent about its centre (joints sit inside the
+            person: head top above the eyes, feet below the ankles).
+    Returns:
+        (4,) float64 xyxy box, or None.
+    """
+    confident = keypoints[keypoints[:, 2] >= min_score, :2].astype(np.float64)
+    if len(confident) < min_keypoints:
+        return None
+    low, high = confident.min(axis=0), confident.max(axis=0)
+    centre, half = (low + high) / 2.0, (high - low) / 2.0 * scale
+    return np.concatenate([centre - half, centre + half])

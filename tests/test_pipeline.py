@@ -30,6 +30,8 @@ def test_people_found_with_keypoints_inside_the_image(pipeline, name, min_person
         good = person[:, 2] > 0.5
         assert (person[good, 0] >= box[0] - 2).all() and (person[good, 0] <= box[2] + 2).all()
     assert result.model == "yolo11n-pose@torch-cpu"
+    assert result.detected and set(result.latency_ms) == {"detect", "pose", "track", "total"}
+    assert result.track_ids.dtype == np.int32 and result.track_ids.shape == (len(result),)
 
 
 def test_empty_scene_gives_empty_result(pipeline):
