@@ -16,7 +16,7 @@ import numpy as np
 from rhpnet_core.bags.images import IMAGE_TYPES, FrameError, frame_to_rgb
 from rhpnet_core.bags.keypoints import KEYPOINTS_TYPE, keypoints_arrays
 from rhpnet_core.bags.reader import BagError, BagReader
-from rhpnet_core.keypoints import layout_for
+from rhpnet_core.keypoints import LAYOUTS
 
 log = logging.getLogger(__name__)
 DEFAULT_FPS = 30.0
@@ -104,7 +104,8 @@ def keypoints_coco(reader: BagReader, topic: str) -> dict[str, Any]:
                 "num_keypoints": int((visible > 0).sum()), "score": round(float(score), 5),
                 "track_id": int(track_id)})
     names = names or []
-    skeleton = [[a + 1, b + 1] for a, b in layout_for(len(names))["skeleton"]] if names else []
+    layouts = [layout for layout in LAYOUTS.values() if list(layout["names"]) == names]
+    skeleton = [[a + 1, b + 1] for a, b in layouts[0]["skeleton"]] if layouts else []  # COCO is 1-based
     return {"images": images, "annotations": annotations,
             "categories": [{"id": 1, "name": "person", "supercategory": "person", "keypoints": names,
                             "skeleton": skeleton}]}
