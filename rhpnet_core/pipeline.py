@@ -288,6 +288,7 @@ def build_pipeline(estimator: str = "auto", checkpoint: str | None = None, backe
     """The pipeline the node and the CLI run, from user-facing options (see `PosePipeline` for
     `target` and `detect_every`)."""
     kind = resolve_estimator(estimator, checkpoint)
+    _checked_options(target=target, detect_every=detect_every)  # fail before loading any model
     detector = PersonDetector(detector_weights, device=device, conf=detector_conf, imgsz=detector_imgsz,
                               max_persons=max_persons)
     if kind == "yolo-pose":

@@ -7,6 +7,8 @@ test_pipeline.py and by the real-footage test at the end of this module. The key
 the real `TopDownEstimator` (crops, decoding, back-projection) over the test backend of
 test_topdown.py, which turns coloured blobs into heatmap peaks: a person is three blobs.
 """
+import json
+
 import cv2
 import numpy as np
 import pytest
@@ -194,3 +196,29 @@ def test_longest_target_keeps_one_id_on_real_footage():
     assert set(selected_ids) == {selected_ids[0]} and selected_ids[0] >= 1
     assert max(centres_y) < 250  # always the person on the box (the walker's boxes are below y 250)
     assert others  # the walker got a track of their own, never selected
+
+
+@pytest.mark.skipif(not SPORTS2D_DEMO.is_file(), reason="sports2d demo video not extracted (make setup)")
+def test_predict_writes_track_ids_and_timestamps(tmp_path):
+    """`rhpnet predict --target longest` on a 10-frame clip of the demo: one runner, seconds from the fps."""
+    from training.cli import main
+
+    capture = cv2.VideoCapture(str(SPORTS2D_DEMO))
+    clip = tmp_path / "clip.mp4"
+    writer = None
+    for _ in range(10):
+        ok, frame = capture.read()
+        small = cv2.resize(frame, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+        if writer is None:
+            writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, small.shape[1::-1])
+        writer.write(small)
+    writer.release()
+    capture.release()
+    out = tmp_path / "out"
+    assert main(["predict", "--source", str(clip), "--output", str(out), "--device", "cpu",
+                 "--detector-imgsz", "320", "--target", "longest", "--detect-every", "3"]) == 0
+    entries = json.loads((out / "keypoints.json").read_text())
+    assert len({e["image_id"] for e in entries}) == len(entries) >= 7  # at most one person per frame
+    assert {e["track_id"] for e in entries if e["image_id"] >= 2} == {1}
+    assert all(e["timestamp_s"] == pytest.approx(e["image_id"] / 25.0) for e in entries)
+    assert main(["predict", "--source", str(clip), "--output", str(out), "--detect-every", "0"]) == 2
