@@ -2,13 +2,18 @@
 
 For rigs and demos without a camera driver: at the source fps or a given `rate`, looping or once.
 With `wait_for_subscribers` > 0 it holds the first frame until that many subscribers listen, so a
-pipeline started together with it sees every frame.
+pipeline started together with it sees every frame. `stamps`: `wall` stamps each frame with the
+node clock when it is published; `video` stamps frame n with (first frame's publish time + n / the
+source fps), so a replay slower than the clip (e.g. at the rate a CPU pose node keeps up with)
+still carries the clip's own timeline for time-based analysis (gait cadence, contact times).
 """
 from __future__ import annotations
 
 import sys
 
+from builtin_interfaces.msg import Time as TimeMsg
 from rclpy.node import Node
+from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, Image
 
 from rhpnet_core.frames import FrameSource
@@ -29,10 +34,13 @@ class CameraReplay(Node):
         self.frame_id = self.declare_parameter("frame_id", "camera").value
         self.encoding = self.declare_parameter("encoding", "bgr8").value
         self.wait_for_subscribers = int(self.declare_parameter("wait_for_subscribers", 0).value)
+        self.stamps = self.declare_parameter("stamps", "wall").value
         qos = image_qos(self.declare_parameter("qos_reliability", "reliable").value,
                         int(self.declare_parameter("qos_depth", 5).value))
         if self.encoding not in ("bgr8", "rgb8"):
             raise ValueError(f"encoding '{self.encoding}' not supported by camera_replay; expected bgr8 or rgb8")
+        if self.stamps not in ("wall", "video"):
+            raise ValueError(f"stamps '{self.stamps}' not supported by camera_replay; expected wall or video")
         if not self.source_path:
             raise ValueError("parameter 'source' is required: a video file, an image folder or an image")
         self.source = FrameSource(self.source_path)
@@ -41,6 +49,7 @@ class CameraReplay(Node):
         self.info_pub = self.create_publisher(CameraInfo, "camera_info", qos)
         self.frames = self.source.frames()
         self.published = 0
+        self.first_stamp_ns: int | None = None
         self.done = False
         self.timer = self.create_timer(1.0 / self.rate_hz, self.tick)
         self.get_logger().info(f"replaying {self.source_path} at {self.rate_hz:.2f} Hz "
@@ -63,12 +72,21 @@ class CameraReplay(Node):
         if self.encoding == "rgb8":
             frame = frame[..., ::-1]
         msg = array_to_image(frame, self.encoding)
-        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.header.stamp = self.stamp_of_next_frame()
         msg.header.frame_id = self.frame_id
         info = CameraInfo(header=msg.header, height=msg.height, width=msg.width)
         self.image_pub.publish(msg)
         self.info_pub.publish(info)
         self.published += 1
+
+    def stamp_of_next_frame(self) -> TimeMsg:
+        now = self.get_clock().now()
+        if self.stamps == "wall":
+            return now.to_msg()
+        if self.first_stamp_ns is None:
+            self.first_stamp_ns = now.nanoseconds
+        video_fps = self.source.fps or self.rate_hz  # image folders: the replay rate is their timeline
+        return Time(nanoseconds=self.first_stamp_ns + round(self.published * 1e9 / video_fps)).to_msg()
 
     def finish(self) -> None:
         self.timer.cancel()
