@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     "flops": ("training.flops", "print parameters and GMACs of a config"),
     "augment": ("training.augment", "offline RandomErasing/GridMask dataset augmentation"),
     "predict": ("training.predict", "run the detector + pose pipeline on images or a video"),
+    "gait-report": ("training.gait_report", "gait events, metrics and an HTML report (bag, video, keypoints json)"),
     "record": ("training.record", "record topics into crash-bounded split bags (the pose_recorder node)"),
     "bag": ("training.bag", "bag info | recover | export (any rosbag2 bag, split DIR, killed recording)"),
     "score": ("training.score", "re-run the pose pipeline over a bag's camera topic, compare, evaluate"),
