@@ -38,10 +38,10 @@ def analyze(track: KeypointTrack, settings: GaitSettings | None = None) -> GaitA
     times = track.times_s
     start = float(times[0]) if len(times) else 0.0
     end = float(times[-1]) if len(times) else 0.0
-    if len(times) < 3 or end - start < MIN_TRACK_S:
-        return _invalid(track, settings, f"track spans {end - start:.2f} s; need >= {MIN_TRACK_S} s", 0.0)
     if np.any(np.diff(times) <= 0):
         raise ValueError("KeypointTrack.times_s must be strictly increasing")
+    if len(times) < 3 or end - start < MIN_TRACK_S:
+        return _invalid(track, settings, f"track spans {end - start:.2f} s; need >= {MIN_TRACK_S} s", 0.0)
     fps = settings.fps or 1.0 / float(np.median(np.diff(times)))
 
     gated = gate(track.keypoints, settings.min_keypoint_score, settings.min_frame_valid_fraction,
