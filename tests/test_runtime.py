@@ -45,7 +45,7 @@ def test_select_device_is_cpu_without_cuda():
 
 
 def test_unknown_backend_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="'tensorflow' not supported; expected one of torch, onnxruntime"):
+    with pytest.raises(ValueError, match="'tensorflow' not supported; expected one of auto, torch, onnxruntime, openvino"):
         create_runtime(CONFIG, backend="tensorflow")
 
 
