@@ -154,7 +154,7 @@ def _finish(*, track, settings, fps, grid, roll, facing, facing_quality, near, m
         q = SideQuality(
             assessable=(s == near) or far_assessable,
             reason="" if (s == near or far_assessable) else
-            f"far ({s}) leg visible in {100 * far_fraction:.0f} % of frames; need >= "
+            f"far ({s}) leg visible in {100 * far_fraction:.1f} % of frames; need >= "
             f"{100 * settings.far_side_min_valid_fraction:.0f} %",
             interp_fraction=float(interp[frames][:, legs].mean()) if frames.any() else 0.0,
             min_kp_score=_min_score_at(scores, legs, [st.ic_s for st in accepted[s]], grid, fps))
