@@ -281,12 +281,18 @@ def resolve_estimator(estimator: str, checkpoint: str | None) -> str:
     return "yolo-pose"
 
 
-def build_pipeline(estimator: str = "auto", checkpoint: str | None = None, backend: str = "torch",
+def build_pipeline(estimator: str = "auto", checkpoint: str | None = None, backend: str = "auto",
                    device: str = "auto", detector_weights: str | None = None, detector_conf: float = 0.25,
                    detector_imgsz: int = 640, max_persons: int = 20, flip_test: bool = True,
-                   target: str = "all", detect_every: int = 1) -> PosePipeline:
+                   target: str = "all", detect_every: int = 1, precision: str = "auto",
+                   calibration: str | None = None) -> PosePipeline:
     """The pipeline the node and the CLI run, from user-facing options (see `PosePipeline` for
-    `target` and `detect_every`)."""
+    `target` and `detect_every`).
+
+    `backend` / `precision` choose RHPNet's engine ("auto": CUDA torch when present, else OpenVINO;
+    int8 when a `calibration` source of the rig's footage is given, using the cached checked export
+    of `rhpnet export --precision int8`, else bf16 where the CPU has it, else fp32;
+    rhpnet_core.runtime.create_runtime)."""
     kind = resolve_estimator(estimator, checkpoint)
     _checked_options(target=target, detect_every=detect_every)  # fail before loading any model
     detector = PersonDetector(detector_weights, device=device, conf=detector_conf, imgsz=detector_imgsz,
@@ -299,7 +305,8 @@ def build_pipeline(estimator: str = "auto", checkpoint: str | None = None, backe
     from rhpnet_core.topdown import TopDownEstimator
 
     config = load_checkpoint(checkpoint)["config"]
-    runtime = create_runtime(config, checkpoint=checkpoint, backend=backend, device=device)
+    runtime = create_runtime(config, checkpoint=checkpoint, backend=backend, device=device, precision=precision,
+                             calibration=calibration)
     layout = layout_for(runtime.num_joints)
     estimator_ = TopDownEstimator(runtime, UDPHeatmapCodec.from_config(config["codec"]),
                                   flip_pairs=layout["flip_pairs"], flip_test=flip_test)

@@ -39,7 +39,7 @@ def crop_region(box: np.ndarray, aspect: float, padding: float = 1.25) -> tuple[
 
 
 def test_rhpnet_pipeline_keypoints_land_in_each_persons_crop(checkpoint):
-    pipeline = build_pipeline(checkpoint=checkpoint, device="cpu")  # auto -> rhpnet
+    pipeline = build_pipeline(checkpoint=checkpoint, backend="torch", device="cpu")  # auto -> rhpnet
     assert pipeline.model_name.startswith("tiny_rhpnet:") and "@torch-cpu" in pipeline.model_name
     result = pipeline(read_rgb(ultralytics_asset("bus.jpg")))
     assert len(result) >= 3 and result.keypoints.shape == (len(result), 17, 3)
@@ -54,7 +54,7 @@ def test_rhpnet_pipeline_keypoints_land_in_each_persons_crop(checkpoint):
 def test_onnxruntime_backend_agrees_with_torch(checkpoint, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # the ONNX export cache stays in the temp dir
     image = read_rgb(ultralytics_asset("zidane.jpg"))
-    torch_result = build_pipeline(checkpoint=checkpoint, device="cpu")(image)
+    torch_result = build_pipeline(checkpoint=checkpoint, backend="torch", device="cpu")(image)
     ort_pipeline = build_pipeline(checkpoint=checkpoint, backend="onnxruntime", device="cpu")
     ort_result = ort_pipeline(image)
     assert "@onnxruntime-cpu" in ort_pipeline.model_name

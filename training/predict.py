@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from rhpnet_core.frames import FrameSource
 from rhpnet_core.pipeline import ESTIMATORS, build_pipeline
+from rhpnet_core.runtime import BACKENDS, PRECISIONS
 from rhpnet_core.tracking import TARGETS
 from rhpnet_core.visualize import draw_poses
 
@@ -27,7 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", default="output/predict", help="folder for annotated frames and json")
     parser.add_argument("--estimator", default="auto", choices=ESTIMATORS)
     parser.add_argument("--checkpoint", default=None, help="RHPNet checkpoint (from `rhpnet train`)")
-    parser.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"))
+    parser.add_argument("--backend", default="auto", choices=("auto", *BACKENDS),
+                        help="keypoint engine (auto: torch on CUDA, else openvino, else onnxruntime)")
+    parser.add_argument("--precision", default="auto", choices=("auto", *PRECISIONS),
+                        help="auto: int8 with --calibration, else bf16 where the CPU has it, else fp32")
+    parser.add_argument("--calibration", default=None,
+                        help="int8: video/image folder of the rig's footage (cached export, see rhpnet export)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     parser.add_argument("--detector-imgsz", type=int, default=640)
     parser.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: all)")
@@ -56,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     source = FrameSource(args.source)
     pipeline = build_pipeline(args.estimator, args.checkpoint, args.backend, args.device,
                               detector_imgsz=args.detector_imgsz, flip_test=not args.no_flip_test,
-                              target=args.target, detect_every=args.detect_every)
+                              target=args.target, detect_every=args.detect_every, precision=args.precision,
+                              calibration=args.calibration)
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     writer: cv2.VideoWriter | None = None
