@@ -13,8 +13,10 @@ export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 setup:
 	bash tools/setup_env.sh
 
+# `make demo` = the side-view walker through a treadmill rig; `make demo DEMO=synthetic` = a synthetic runner.
+DEMO ?= sideview
 demo: setup
-	$(PY) -m rhpnet_ros.demo $(DEMO_ARGS)
+	$(PY) -m rhpnet_ros.demo $(DEMO) $(DEMO_ARGS)
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

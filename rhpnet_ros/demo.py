@@ -1,8 +1,17 @@
-"""`make demo`: demo.launch.py on real footage, watched from this process.
+"""`make demo [DEMO=sideview|synthetic] [DEMO_ARGS=...]`: what a treadmill rig does, start to end.
 
-Starts camera_replay + pose_node (separate processes, through the launch file), subscribes to their
-`image` and `keypoints` topics, prints a one-line summary per second and ends by itself when the
-replay is over. The annotated video lands in `--output`.
+  sideview   (default) real side-view footage (the sports2d wheel's demo clip: a person walking
+             among distractors) through treadmill.launch.py: camera_replay -> pose node following
+             the runner -> recorder -> live gait node; then `rhpnet score` on the recorded bag
+             (offline vs live keypoints) and `rhpnet gait-report` from it. See rhpnet_ros/demo_rig.py.
+  synthetic  a generated runner with known cadence and contact times (tests/gait_synth.py) drawn as
+             a stick-figure video and played as Keypoints through the live gait node, then the
+             report from its bag. No pose network: the detector does not see a stick figure as a
+             person. See rhpnet_ros/demo_synthetic.py.
+
+Both end by themselves and print the files to open. `--readme-images DIR` also writes the README's
+pictures: sideview annotated_frame.png (the annotated video's middle frame), synthetic report.png
+(report.html as headless Chromium renders it).
 """
 from __future__ import annotations
 
@@ -11,99 +20,94 @@ import sys
 import time
 from pathlib import Path
 
-import rclpy
-from rclpy.node import Node
-from sensor_msgs.msg import Image
+from rhpnet_ros.demo_offline import save_small_png, screenshot, video_frames
 
-from rhpnet.msg import Keypoints
-from rhpnet_ros.launch_runner import LaunchRunner
-from rhpnet_ros.qos import image_qos
-
-VTEST = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
-
-
-class Monitor(Node):
-    """Counts frames and keypoint messages; latency = arrival time - source image stamp."""
-
-    def __init__(self) -> None:
-        super().__init__("rhpnet_demo_monitor")
-        self.images = self.messages = self.persons = 0
-        self.window: list[tuple[int, float]] = []
-        self.last_arrival = time.monotonic()
-        self.model = ""
-        self.create_subscription(Image, "image", self.on_image, image_qos())
-        self.create_subscription(Keypoints, "keypoints", self.on_keypoints, 10)
-
-    def on_image(self, _msg: Image) -> None:
-        self.images += 1
-        self.last_arrival = time.monotonic()
-
-    def on_keypoints(self, msg: Keypoints) -> None:
-        now = self.get_clock().now().nanoseconds
-        stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-        self.messages += 1
-        self.persons += len(msg.persons)
-        self.model = msg.model
-        self.window.append((len(msg.persons), (now - stamp) / 1e6))
-        self.last_arrival = time.monotonic()
-
-    def summary_line(self, elapsed_s: float) -> str:
-        window, self.window = self.window, []
-        latency = sum(lat for _, lat in window) / len(window) if window else 0.0
-        return (f"t={elapsed_s:5.1f}s frames_published={self.images} keypoint_msgs={self.messages} "
-                f"last_1s: msgs={len(window)} persons={sum(n for n, _ in window)} "
-                f"latency_ms={latency:.0f}")
+SPORTS2D_DEMO = Path(sys.prefix) / "share" / "rhpnet-footage" / "sports2d_demo.mp4"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", default=VTEST, help="video, image folder or image (default: vtest.avi)")
-    parser.add_argument("--frames", type=int, default=40, help="frames to replay")
-    parser.add_argument("--rate", type=float, default=2.0, help="replay rate in Hz")
-    parser.add_argument("--output", default="output/demo", help="folder for the annotated video and logs")
-    parser.add_argument("--checkpoint", default="", help="RHPNet checkpoint (default: yolo11n-pose keypoints)")
-    parser.add_argument("--idle-timeout", type=float, default=30.0,
-                        help="give up when nothing arrives for this many seconds")
+    parser = argparse.ArgumentParser(prog="python -m rhpnet_ros.demo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("demo", nargs="?", default="sideview", choices=("sideview", "synthetic"))
+    parser.add_argument("--output", type=Path, default=Path("output/demo"), help="folder of everything written")
+    parser.add_argument("--seconds", type=float, default=0.0,
+                        help="sideview: replay only the first SECONDS of the clip (0: all of it); "
+                             "synthetic: length of the generated run (default 16)")
+    parser.add_argument("--gait-window", type=float, default=None,
+                        help="live gait window in s of message time (default: sideview 5, the clip is 7.7 s; "
+                             "synthetic 8)")
+    parser.add_argument("--readme-images", type=Path, default=None, help="also write the README's PNGs here")
+    rig = parser.add_argument_group("sideview")
+    rig.add_argument("--source", type=Path, default=SPORTS2D_DEMO, help="video replayed as the rig camera")
+    rig.add_argument("--rate", type=float, default=5.0,
+                     help="replay rate in Hz (frames keep the clip's timeline; 5 Hz: what a shared 2-vCPU "
+                          "machine's pose node keeps up with)")
+    rig.add_argument("--estimator", default="auto", help="auto | rhpnet | yolo-pose (auto: rhpnet with a checkpoint)")
+    rig.add_argument("--checkpoint", default="", help="RHPNet checkpoint from `rhpnet train` (none: yolo-pose)")
+    rig.add_argument("--detector-imgsz", type=int, default=640, help="person detector input size in px")
+    rig.add_argument("--idle-timeout", type=float, default=60.0, help="give up when nothing moves for this long")
+    synthetic = parser.add_argument_group("synthetic")
+    synthetic.add_argument("--speed", type=float, default=2.0,
+                           help="play the generated Keypoints this many times faster than real time "
+                                "(the gait node works on message stamps)")
     return parser.parse_args(argv)
+
+
+def print_sideview(result, seconds: float) -> None:
+    s = result.summary
+    runner = s["runner"]
+    runner_frames = runner["frames"].get(runner["track_id"], 0) if runner["track_id"] is not None else 0
+    report = s["report"]
+    cadence = report["cadence_spm"]
+    cadence_value = cadence.get("value") if isinstance(cadence, dict) else cadence
+    if report["walking_detected"]:
+        gait = "walking detected" + (f" (cadence {cadence_value:.0f} steps/min)" if cadence_value else "") + \
+               ": not running, so no running metrics or findings are reported"
+    elif cadence_value is not None and report["valid"]:
+        gait = f"cadence {cadence_value:.0f} steps/min"
+    else:
+        gait = f"no gait metrics: {report['reason']}"
+    live = s["live"]
+    print("\ndemo: open")
+    print(f"  annotated video  {result.annotated_video}")
+    print(f"  gait report      {result.report_html}")
+    print(f"  recorded bag     {result.bag}   (rhpnet bag info {result.bag})")
+    print(f"runner: track {runner['track_id']} in {runner_frames} of {live['processed']} processed frames "
+          f"(target longest; live gait node: {live['gait_verdict']})")
+    print(f"gait:   {gait}")
+    print(f"frames: {s['frames_published']} published, {live['processed']} processed live at "
+          f"{live['processed_fps']} fps ({live['dropped']} dropped), {s['offline']['frames']} scored offline at "
+          f"{s['offline']['fps']} fps; demo {seconds:.0f} s")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    if not Path(args.source).exists():
-        print(f"demo: source {args.source} not found (apt-get install opencv-doc, or pass --source)", file=sys.stderr)
-        return 2
-    output = Path(args.output).resolve()
-    output.mkdir(parents=True, exist_ok=True)
-    video = output / "annotated.mp4"
-    launch_args = {"source": args.source, "max_frames": str(args.frames), "rate": str(args.rate),
-                   "wait_for_subscribers": "2", "queue_size": "2", "annotated_video": str(video),
-                   "checkpoint": args.checkpoint}
-    rclpy.init()
-    monitor = Monitor()
     started = time.monotonic()
-    next_summary = started + 1.0
-    print(f"demo: replaying {args.frames} frames of {args.source} at {args.rate} Hz through demo.launch.py")
-    with LaunchRunner("demo.launch.py", launch_args, output / "logs") as launch:
-        while launch.running():
-            rclpy.spin_once(monitor, timeout_sec=0.1)
-            now = time.monotonic()
-            if now >= next_summary:
-                print(monitor.summary_line(now - started), flush=True)
-                next_summary += 1.0
-            replay_done = monitor.images >= args.frames and now - monitor.last_arrival > 3.0
-            if replay_done or now - monitor.last_arrival > args.idle_timeout:
-                break
-        code = launch.stop()
-        pose_log = launch.node_log("pose_node")
-    monitor.destroy_node()
-    rclpy.shutdown()
-    print(f"demo: {monitor.messages} Keypoints messages for {monitor.images} published frames, "
-          f"{monitor.persons} persons, model {monitor.model or '-'}; launch exit code {code}")
-    print(f"demo: annotated video {video} ({video.stat().st_size if video.exists() else 0} bytes); "
-          f"node logs in {output / 'logs'}")
-    if monitor.messages == 0:
-        print("demo: no Keypoints arrived; pose_node stderr tail:\n" + pose_log[-2000:], file=sys.stderr)
-        return 1
+    if args.demo == "synthetic":
+        from rhpnet_ros import demo_synthetic
+
+        result = demo_synthetic.run(demo_synthetic.SyntheticDemoSettings(
+            output=args.output / "synthetic", seconds=args.seconds or 16.0, speed=args.speed,
+            gait_window_s=args.gait_window or 8.0))
+        demo_synthetic.print_result(result, time.monotonic() - started)
+        if args.readme_images:
+            print(f"demo: wrote {screenshot(result.report_html, args.readme_images / 'report.png', 1000, 1400)}")
+        return 0
+
+    from rhpnet_ros import demo_rig
+
+    if not args.source.exists():
+        print(f"demo: footage {args.source} not found; `make setup` extracts it (or pass --source)", file=sys.stderr)
+        return 2
+    result = demo_rig.run(demo_rig.RigDemoSettings(
+        source=args.source, output=args.output, seconds=args.seconds, rate_hz=args.rate,
+        gait_window_s=args.gait_window or 5.0, estimator=args.estimator, checkpoint=args.checkpoint,
+        detector_imgsz=args.detector_imgsz, idle_timeout_s=args.idle_timeout))
+    print_sideview(result, time.monotonic() - started)
+    if args.readme_images:
+        _, frame = video_frames(result.annotated_video)
+        if frame is not None:
+            print(f"demo: wrote {save_small_png(frame, args.readme_images / 'annotated_frame.png')}")
     return 0
 
 

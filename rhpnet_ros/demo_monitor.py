@@ -1,0 +1,104 @@
+"""The demo's view of a running rig: one status line per second from the rig's own topics.
+
+Subscribes `<rig>/keypoints` (runner track id), `<rig>/running_metrics` (live cadence) and
+`/diagnostics` (the pose node's frame accounting and latency), never the camera images: a 1768x994
+frame is 5 MB, and the demo must not compete with the rig for the CPU it measures.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+from rhpnet.msg import Keypoints, PoseModelInfo, RunningMetrics
+
+POSE_STATUS_SUFFIX = "pose_node: pose estimation"
+
+
+class RigMonitor(Node):
+    """Counts what the rig publishes; `status_line()` summarises it."""
+
+    def __init__(self, rig: str) -> None:
+        super().__init__("rhpnet_demo_monitor")
+        self.rig = rig.strip("/")
+        self.keypoint_msgs = 0
+        self.runner_frames: Counter[int] = Counter()  # track id -> processed frames it was the runner
+        self.runner_id: int | None = None
+        self.first_keypoints_s: float | None = None
+        self.last_keypoints_s: float | None = None
+        self.pose: dict[str, str] = {}  # the pose node's latest /diagnostics values
+        self.model = ""
+        self.metrics: RunningMetrics | None = None
+        self.verdict: RunningMetrics | None = None  # the latest window that found running or walking
+        self.metrics_msgs = 0
+        self.create_subscription(Keypoints, f"/{self.rig}/keypoints", self.on_keypoints, 50)
+        self.create_subscription(RunningMetrics, f"/{self.rig}/running_metrics", self.on_metrics, 10)
+        self.create_subscription(DiagnosticArray, "/diagnostics", self.on_diagnostics, 10)
+        latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                             reliability=ReliabilityPolicy.RELIABLE)
+        self.create_subscription(PoseModelInfo, f"/{self.rig}/keypoints/info", self.on_info, latched)
+
+    def on_keypoints(self, msg: Keypoints) -> None:
+        now = time.monotonic()
+        self.first_keypoints_s = self.first_keypoints_s or now
+        self.last_keypoints_s = now
+        self.keypoint_msgs += 1
+        self.model = msg.model
+        if msg.persons:  # target:=longest publishes the runner alone
+            self.runner_id = int(msg.persons[0].track_id)
+            self.runner_frames[self.runner_id] += 1
+
+    def on_metrics(self, msg: RunningMetrics) -> None:
+        self.metrics = msg
+        if msg.valid or msg.walking_detected:
+            self.verdict = msg
+        self.metrics_msgs += 1
+
+    def on_info(self, msg: PoseModelInfo) -> None:
+        self.model = self.model or msg.model
+
+    def on_diagnostics(self, msg: DiagnosticArray) -> None:
+        for status in msg.status:
+            if status.name.startswith(f"/{self.rig}/") and status.name.endswith(POSE_STATUS_SUFFIX):
+                self.pose = {kv.key: kv.value for kv in status.values}
+
+    def count(self, key: str) -> int:
+        """A cumulative pose-node counter (`received`, `processed`, `dropped`, ...), 0 before the first report."""
+        return int(self.pose.get(key, 0))
+
+    def live_gait(self) -> str:
+        """The gait node's latest window: cadence, walking, or why there is no number (yet)."""
+        return "gait: window filling" if self.metrics is None else "gait: " + describe(self.metrics)
+
+    def best_verdict(self) -> str:
+        """The latest window that found running or walking, else the latest window's reason."""
+        if self.verdict is not None:
+            return describe(self.verdict)
+        return "no gait window analysed" if self.metrics is None else describe(self.metrics)
+
+    def status_line(self, elapsed_s: float) -> str:
+        runner = "-" if self.runner_id is None else str(self.runner_id)
+        return (f"t={elapsed_s:5.1f}s frames in={self.count('received')} processed={self.count('processed')} "
+                f"dropped={self.count('dropped')} runner={runner} "
+                f"latency_ms p50={self.pose.get('node_ms_p50', '-')} p95={self.pose.get('node_ms_p95', '-')} | "
+                f"{self.live_gait()}")
+
+    def processed_fps(self) -> float:
+        """Keypoints messages per second between the first and the last one."""
+        if self.first_keypoints_s is None or self.last_keypoints_s == self.first_keypoints_s:
+            return 0.0
+        return (self.keypoint_msgs - 1) / (self.last_keypoints_s - self.first_keypoints_s)
+
+
+def describe(metrics: RunningMetrics) -> str:
+    """One RunningMetrics window in words: walking, the cadence, or the reason it has no numbers."""
+    cadence = metrics.cadence_spm.value
+    if metrics.walking_detected:
+        return "walking detected" + (f" ({cadence:.0f} steps/min)" if math.isfinite(cadence) else "")
+    if metrics.valid and math.isfinite(cadence):
+        return f"cadence {cadence:.0f} steps/min"
+    return f"no metrics ({metrics.reason or 'not valid'})"
