@@ -49,6 +49,7 @@ class RunnerParams:
     roll_deg: float = 0.0
     gct_ratio_rl: float = 1.0  # right/left contact time (asymmetry)
     image_size: tuple[int, int] = (1280, 720)
+    overground: bool = False  # static camera, the runner crosses the image at belt_speed_mps
     t0_s: float = 0.137  # first right initial contact
 
     @property
@@ -209,7 +210,10 @@ class Runner:
         p = self.p
         m = self.pose_m(t)
         cx, cy = p.image_size[0] / 2, p.image_size[1] * 0.55
-        dx = p.facing * p.px_per_m * m[..., 0]
+        u = m[..., 0]
+        if p.overground:  # the treadmill frame moves forward; centred at mid-recording
+            u = u + p.belt_speed_mps * (np.atleast_1d(np.asarray(t, dtype=float)) - p.duration_s / 2)[:, None]
+        dx = p.facing * p.px_per_m * u
         dy = -p.px_per_m * (m[..., 1] - self.z0 * 0.55)
         rho = math.radians(p.roll_deg)  # + = floor line rising to image right
         x = cx + math.cos(rho) * dx + math.sin(rho) * dy

@@ -262,3 +262,35 @@ def test_live_window_final_events_match_offline():
     diffs = [min(abs(np.array(off[(e.side, e.kind)]) - e.time_s)) for e in live]
     assert len(live) >= 40
     assert np.median(diffs) < 1e-3 and max(diffs) <= 1.0 / 30
+
+
+@pytest.mark.parametrize("facing", [1, -1])
+def test_overground_pass_is_detected_and_measured(facing):
+    params = replace(PARAM_SETS["base"], fps=60.0, duration_s=6.0, overground=True, px_per_m=150.0, facing=facing)
+    run, analysis = run_case(params, settings=GaitSettings(runner_height_m=params.height_m))
+    rec = recovery(run, analysis)
+    assert analysis.mode == "overground" and rec.facing_ok and rec.near_ok
+    assert abs(rec.cadence_err_spm) <= 0.5 and rec.ic_within_1_frame == 1.0
+    assert analysis.metrics["speed_mps"].value == pytest.approx(params.belt_speed_mps, rel=0.02)
+    assert analysis.metrics["step_length_m"].value == pytest.approx(params.belt_speed_mps * params.step_time_s,
+                                                                     rel=0.02)
+
+
+def test_mirrored_stream_is_flagged_and_follows_the_better_scored_leg():
+    params = replace(PARAM_SETS["base"], fps=30.0, duration_s=10.0)
+    run = make_run(params)
+    kp = run.keypoints.copy()
+    kp[..., 0] = params.image_size[0] - kp[..., 0]  # selfie-mode mirror: pixels flipped, labels not
+    analysis = analyze(KeypointTrack(run.times_s, kp), GaitSettings(belt_speed_mps=params.belt_speed_mps))
+    assert analysis.mirrored and analysis.facing == "left" and analysis.near_side == "right"
+    assert analysis.valid
+    assert analysis.metrics["cadence_spm"].value == pytest.approx(180.0, abs=0.5)
+
+
+def test_collapsed_far_leg_is_dropped_not_swapped():
+    params = replace(PARAM_SETS["base"], fps=30.0)
+    run, analysis = run_case(params, Corruption(noise_px=1.0, collapse_rate=0.05, seed=6))
+    rec = recovery(run, analysis)
+    assert analysis.valid and rec.near_ok
+    assert analysis.swap_corrections <= 0.02 * len(run.times_s)
+    assert abs(rec.cadence_err_spm) <= 1.0 and abs(rec.knee_ic_err_deg) <= 3.0
