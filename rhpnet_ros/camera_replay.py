@@ -1,6 +1,7 @@
 """camera_replay: publishes `image` (sensor_msgs/Image) and `camera_info` from a video, a folder or an image.
 
-For rigs and demos without a camera driver: at the source fps or a given `rate`, looping or once.
+For rigs and demos without a camera driver: at the source fps or a given `rate`, looping or once,
+at the source resolution or resized to `width` x `height`.
 With `wait_for_subscribers` > 0 it holds the first frame until that many subscribers listen, so a
 pipeline started together with it sees every frame. `stamps`: `wall` stamps each frame with the
 node clock when it is published; `video` stamps frame n with (first frame's publish time + n / the
@@ -12,6 +13,7 @@ from __future__ import annotations
 import sys
 
 from builtin_interfaces.msg import Time as TimeMsg
+import cv2
 from rclpy.node import Node
 from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, Image
@@ -33,6 +35,7 @@ class CameraReplay(Node):
         self.max_frames = int(self.declare_parameter("max_frames", 0).value)  # 0 = no limit
         self.frame_id = self.declare_parameter("frame_id", "camera").value
         self.encoding = self.declare_parameter("encoding", "bgr8").value
+        self.size_wh = (int(self.declare_parameter("width", 0).value), int(self.declare_parameter("height", 0).value))
         self.wait_for_subscribers = int(self.declare_parameter("wait_for_subscribers", 0).value)
         self.stamps = self.declare_parameter("stamps", "wall").value
         qos = image_qos(self.declare_parameter("qos_reliability", "reliable").value,
@@ -41,6 +44,9 @@ class CameraReplay(Node):
             raise ValueError(f"encoding '{self.encoding}' not supported by camera_replay; expected bgr8 or rgb8")
         if self.stamps not in ("wall", "video"):
             raise ValueError(f"stamps '{self.stamps}' not supported by camera_replay; expected wall or video")
+        if (self.size_wh[0] > 0) != (self.size_wh[1] > 0) or min(self.size_wh) < 0:
+            raise ValueError(f"width and height must both be > 0 (resize) or both 0 (source size), got "
+                             f"{self.size_wh[0]} x {self.size_wh[1]}")
         if not self.source_path:
             raise ValueError("parameter 'source' is required: a video file, an image folder or an image")
         self.source = FrameSource(self.source_path)
@@ -69,6 +75,8 @@ class CameraReplay(Node):
         if frame is None:
             self.finish()
             return
+        if self.size_wh[0] and (frame.shape[1], frame.shape[0]) != self.size_wh:
+            frame = cv2.resize(frame, self.size_wh, interpolation=cv2.INTER_AREA)
         if self.encoding == "rgb8":
             frame = frame[..., ::-1]
         msg = array_to_image(frame, self.encoding)

@@ -1,14 +1,17 @@
-"""numpy <-> sensor_msgs/Image conversion (our own: ROS 2 cv_bridge is not installable here).
+"""numpy <-> sensor_msgs/Image and CompressedImage -> numpy (our own: ROS 2 cv_bridge and
+image_transport are not installable here).
 
-Frames enter rhpnet_core as RGB uint8 (H, W, 3). The colour order is read from `encoding`, never
-assumed; row padding (`step`) and the byte order of 16-bit encodings (`is_bigendian`) are honoured.
+Frames enter rhpnet_core as RGB uint8 (H, W, 3). The colour order is read from `encoding` (or the
+image_transport `format` string), never assumed; row padding (`step`) and the byte order of 16-bit
+encodings (`is_bigendian`) are honoured.
 """
 from __future__ import annotations
 
 import sys
 
+import cv2
 import numpy as np
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 
 # encoding -> (channels, numpy dtype of one channel)
 ENCODINGS: dict[str, tuple[int, np.dtype]] = {
@@ -91,3 +94,47 @@ def array_to_image(pixels: np.ndarray, encoding: str, header=None) -> Image:
     msg.step = msg.width * channels * dtype.itemsize
     msg.data = np.ascontiguousarray(pixels).tobytes()
     return msg
+
+
+# image_transport's compressed formats; compressedDepth (16UC1/32FC1 depth) is not a camera frame.
+CODECS = ("jpeg", "jpg", "png", "tiff", "webp")
+# A JPEG ends with the EOI marker; OpenCV decodes a truncated one into grey-filled rows without
+# an error, so a missing EOI is how a cut-off frame is recognised. Some encoders pad after it.
+JPEG_EOI = b"\xff\xd9"
+JPEG_EOI_SEARCH_BYTES = 64
+
+
+def parse_compressed_format(fmt: str) -> tuple[str, str, str]:
+    """(original encoding, codec, compressed pixel format) of an image_transport `format` string.
+
+    `"rgb8; jpeg compressed bgr8"` -> ("rgb8", "jpeg", "bgr8"); a bare `"jpeg"` or `""` ->
+    ("", "jpeg" or "", "") (decoded by channel count, colour in OpenCV's BGR order).
+    """
+    original, _, rest = fmt.partition(";") if ";" in fmt else ("", "", fmt)
+    words = rest.split()
+    if "compressedDepth" in words:
+        raise ImageConversionError(f"compressed format '{fmt}' is a depth image (compressedDepth); "
+                                   "expected a colour or mono camera frame")
+    codec = words[0].lower() if words else ""
+    compressed_pixfmt = words[2] if len(words) >= 3 and words[1] == "compressed" else ""
+    if codec and codec not in CODECS:
+        raise ImageConversionError(f"compressed format '{fmt}': codec '{codec}' not supported; "
+                                   f"expected one of {', '.join(CODECS)}")
+    return original.strip(), codec, compressed_pixfmt
+
+
+def compressed_to_rgb(msg: CompressedImage) -> np.ndarray:
+    """The frame of a sensor_msgs/CompressedImage as RGB uint8 (H, W, 3)."""
+    _, codec, compressed_pixfmt = parse_compressed_format(msg.format)
+    data = _as_bytes_array(msg.data)
+    if data.size == 0:
+        raise ImageConversionError("compressed image has no data")
+    if codec in ("jpeg", "jpg") or (not codec and data[:2].tobytes() == b"\xff\xd8"):
+        if JPEG_EOI not in data[-JPEG_EOI_SEARCH_BYTES:].tobytes():
+            raise ImageConversionError(f"JPEG of {data.size} bytes is truncated (no end-of-image marker)")
+    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)  # always 8-bit, 3 channels; grey is replicated
+    if decoded is None:
+        raise ImageConversionError(f"cannot decode {data.size} bytes of '{msg.format or 'unknown format'}' data")
+    if compressed_pixfmt.startswith("rgb"):  # compressed from RGB rows as they were: already RGB
+        return decoded
+    return np.ascontiguousarray(decoded[..., ::-1])

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 
 import rclpy
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 
 CONFIGURATION_ERRORS = (ValueError, FileNotFoundError, RuntimeError)
@@ -17,17 +17,23 @@ CONFIGURATION_ERRORS = (ValueError, FileNotFoundError, RuntimeError)
 
 def run_node(factory: Callable[[], Node], name: str, args: list[str] | None = None) -> int:
     """Spin the node from `factory`; a node with a true `done` attribute ends the loop itself.
-    Its `close()` (if any) runs before the node is destroyed, so outputs are flushed."""
+    Its `close()` (if any) runs before the node is destroyed, so outputs are flushed. SIGINT and
+    SIGTERM (rclpy's handlers) end the loop the same way."""
     rclpy.init(args=args)
     node = None
     try:
         node = factory()
+        # One executor for the node's life: rclpy.spin_once(node) would add and remove the node
+        # (rebuilding the wait set) on every call, time the subscription needs to keep up.
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
         while rclpy.ok() and not getattr(node, "done", False):
-            rclpy.spin_once(node, timeout_sec=0.1)
+            executor.spin_once(timeout_sec=0.1)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except CONFIGURATION_ERRORS as exc:
-        print(f"{name}: {exc}", file=sys.stderr)
+        lines = str(exc).strip().splitlines() or [type(exc).__name__]
+        print(f"{name}: {lines[0]}", file=sys.stderr)
         return 2
     finally:
         if node is not None:

@@ -13,9 +13,12 @@ module-scoped fixture: `with Probe(request.module.__name__) as probe: ...`.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -80,6 +83,18 @@ def launch_logs(launch: LaunchRunner | None, node: str, tail_chars: int = 3000) 
         return "(no launch)"
     return (launch.node_log(node, "err")[-tail_chars:] + launch.node_log(node, "out")[-tail_chars:]
             or (launch.log_dir / "launcher.txt").read_text(errors="replace")[-tail_chars:])
+
+
+def start_node(executable: str, parameters: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """One installed node of the package as a process of its own (no launch), on this process's
+    domain: `parameters` as `-p name:=value`, stdout and stderr into `log_path`."""
+    command = [str(Path(sys.prefix) / "lib" / "rhpnet" / executable), "--ros-args"]
+    for name, value in parameters.items():
+        command += ["-p", f"{name}:={value}"]
+    env = dict(os.environ, YOLO_OFFLINE="1", YOLO_AUTOINSTALL="False")
+    env["AMENT_PREFIX_PATH"] = os.pathsep.join(p for p in (sys.prefix, env.get("AMENT_PREFIX_PATH")) if p)
+    with open(log_path, "w") as log:
+        return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def stamp_key(header) -> tuple[int, int, str]:

@@ -1,11 +1,14 @@
-"""sensor_msgs/Image <-> numpy: every encoding, padded rows, byte order, bad input."""
+"""sensor_msgs/Image <-> numpy and CompressedImage -> numpy: every encoding, padded rows, byte
+order, image_transport format strings, bad input."""
+import cv2
 import numpy as np
 import pytest
 
 pytest.importorskip("rclpy")
-from sensor_msgs.msg import Image  # noqa: E402
+from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
 
-from rhpnet_ros.image_conv import ImageConversionError, array_to_image, image_to_array, image_to_rgb  # noqa: E402
+from rhpnet_ros.image_conv import (ImageConversionError, array_to_image, compressed_to_rgb, image_to_array,  # noqa: E402
+                                   image_to_rgb, parse_compressed_format)
 
 RNG = np.random.default_rng(0)
 RGB = RNG.integers(0, 256, (6, 5, 3), dtype=np.uint8)
@@ -74,3 +77,61 @@ def test_array_to_image_checks_shape_and_dtype():
         array_to_image(RGB[..., :2].copy(), "rgb8")
     with pytest.raises(ImageConversionError, match="dtype"):
         array_to_image(RGB.astype(np.float32), "rgb8")
+
+
+# --- sensor_msgs/CompressedImage (image_transport's `compressed` transport) ---
+# (40, 60, 3) gradients: JPEG keeps them within a few levels, a swapped channel would be far off.
+SMOOTH_RGB = np.dstack([*np.meshgrid(np.arange(0, 240, 4, dtype=np.uint8), np.arange(0, 160, 4, dtype=np.uint8)),
+                        np.full((40, 60), 200, np.uint8)])
+
+
+def encoded(rgb: np.ndarray, ext: str, fmt: str, swap_to_bgr: bool = True) -> CompressedImage:
+    pixels = rgb[..., ::-1] if swap_to_bgr else rgb
+    ok, data = cv2.imencode(ext, np.ascontiguousarray(pixels))
+    assert ok
+    return CompressedImage(format=fmt, data=data.tobytes())
+
+
+@pytest.mark.parametrize("fmt,expected", [
+    ("rgb8; jpeg compressed bgr8", ("rgb8", "jpeg", "bgr8")),
+    ("bgr8; png compressed bgr8", ("bgr8", "png", "bgr8")),
+    ("mono8; jpeg compressed mono8", ("mono8", "jpeg", "mono8")),
+    ("jpeg", ("", "jpeg", "")),
+    ("", ("", "", "")),
+])
+def test_compressed_format_strings_are_parsed(fmt, expected):
+    assert parse_compressed_format(fmt) == expected
+
+
+@pytest.mark.parametrize("ext,fmt", [(".jpg", "rgb8; jpeg compressed bgr8"), (".jpg", "jpeg"), (".jpg", ""),
+                                     (".png", "bgr8; png compressed bgr8"), (".png", "png")])
+def test_compressed_colour_frames_decode_to_rgb(ext, fmt):
+    rgb = compressed_to_rgb(encoded(SMOOTH_RGB, ext, fmt))
+    assert rgb.shape == SMOOTH_RGB.shape and rgb.dtype == np.uint8
+    tolerance = 0 if ext == ".png" else 12  # JPEG is lossy
+    assert np.abs(rgb.astype(int) - SMOOTH_RGB).max() <= tolerance
+
+
+def test_compressed_rgb_rows_stay_rgb():
+    msg = encoded(SMOOTH_RGB, ".png", "rgb8; png compressed rgb8", swap_to_bgr=False)
+    np.testing.assert_array_equal(compressed_to_rgb(msg), SMOOTH_RGB)
+
+
+def test_compressed_mono_is_replicated():
+    ok, data = cv2.imencode(".png", SMOOTH_RGB[..., 0])
+    rgb = compressed_to_rgb(CompressedImage(format="mono8; png compressed mono8", data=data.tobytes()))
+    for channel in range(3):
+        np.testing.assert_array_equal(rgb[..., channel], SMOOTH_RGB[..., 0])
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda m: CompressedImage(format=m.format, data=m.data[: len(m.data) // 2]), "truncated"),
+    (lambda m: CompressedImage(format=m.format, data=bytes(500) + b"\xff\xd9"), "cannot decode"),
+    (lambda m: CompressedImage(format="png", data=b"\x89PNG\r\n\x1a\nrubbish"), "cannot decode"),
+    (lambda m: CompressedImage(format=m.format, data=b""), "no data"),
+    (lambda m: CompressedImage(format="16UC1; compressedDepth png", data=m.data), "depth image"),
+    (lambda m: CompressedImage(format="bgr8; h264 compressed bgr8", data=m.data), "codec 'h264' not supported"),
+])
+def test_bad_compressed_frames_raise(make, match):
+    with pytest.raises(ImageConversionError, match=match):
+        compressed_to_rgb(make(encoded(SMOOTH_RGB, ".jpg", "rgb8; jpeg compressed bgr8")))

@@ -86,7 +86,7 @@ def test_pose_launch_remaps_and_survives_bad_frames(tmp_path, ros_node):
 
         def skipped_reported() -> bool:
             values = diagnostic_values(diagnostics)
-            return bool(values) and values[-1].get("skipped") == "1" and values[-1].get("frames") == "1"
+            return bool(values) and values[-1].get("skipped") == "1" and values[-1].get("processed") == "1"
 
         ros_node.spin_until(lambda: received and skipped_reported(), 120.0, launch)
         assert launch.running()  # the bad frame did not take the node down

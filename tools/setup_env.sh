@@ -97,7 +97,7 @@ build_pkg() {  # name source_dir input_paths...: rebuilt when any input file cha
 }
 mkdir -p "$BUILD"
 build_pkg composition_interfaces "$ROOT/tools/composition_interfaces" CMakeLists.txt package.xml srv
-build_pkg rhpnet "$ROOT" CMakeLists.txt package.xml msg scripts launch
+build_pkg rhpnet "$ROOT" CMakeLists.txt package.xml msg scripts launch config
 
 # 5. Live source tree: rhpnet_core, rhpnet_ros and training import from this checkout, and the
 #    editable install provides the `rhpnet` command.
