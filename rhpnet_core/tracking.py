@@ -148,19 +148,6 @@ class PersonTracker:
                 assigned[index] = track
         return assigned
 
-    def _duplicates(self, boxes: np.ndarray, matched: np.ndarray) -> np.ndarray:
-        """(N,) bool: the detection lies mostly (`duplicate_overlap` of its area) inside a matched one."""
-        duplicate = np.zeros(len(boxes), dtype=bool)
-        if not len(matched):
-            return duplicate
-        top_left = np.maximum(boxes[:, None, :2], boxes[None, matched, :2])
-        bottom_right = np.minimum(boxes[:, None, 2:], boxes[None, matched, 2:])
-        inside = np.prod(np.clip(bottom_right - top_left, 0.0, None), axis=2)
-        area = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0.0, None), axis=1)
-        duplicate = inside.max(axis=1) >= self.duplicate_overlap * np.maximum(area, 1e-12)
-        duplicate[matched] = False
-        return duplicate
-
     def refresh(self, tracks: Sequence[Track], boxes_xyxy: np.ndarray, keypoints: np.ndarray | None = None,
                 stamp_s: float | None = None) -> None:
         """A frame without detection: the given tracks were followed by other means (their keypoints).
@@ -270,10 +257,21 @@ class PersonTracker:
                     oks = keypoint_oks(track_pose, poses[col], area, self.sigmas, self.keypoint_score)
                     if oks is not None:
                         similarity[row, col] = self.iou_weight * similarity[row, col] + (1 - self.iou_weight) * oks
-
         # Confirmed tracks first: a tie between a confirmed and a new track goes to the confirmed one.
         confirmed = np.array([track.track_id >= 0 for track in self.tracks])
         cost = 1.0 - similarity - 1e-6 * confirmed[:, None]
         rows, cols = linear_sum_assignment(cost)
         keep = similarity[rows, cols] >= self.min_similarity
         return rows[keep], cols[keep]
+
+    def _duplicates(self, boxes: np.ndarray, matched: np.ndarray) -> np.ndarray:
+        """(N,) bool: the detection lies mostly (`duplicate_overlap` of its area) inside a matched one."""
+        if not len(matched):
+            return np.zeros(len(boxes), dtype=bool)
+        top_left = np.maximum(boxes[:, None, :2], boxes[None, matched, :2])
+        bottom_right = np.minimum(boxes[:, None, 2:], boxes[None, matched, 2:])
+        inside = np.prod(np.clip(bottom_right - top_left, 0.0, None), axis=2)
+        area = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0.0, None), axis=1)
+        duplicate = inside.max(axis=1) >= self.duplicate_overlap * np.maximum(area, 1e-12)
+        duplicate[matched] = False
+        return duplicate

@@ -7,7 +7,9 @@ test_pipeline.py and by the real-footage test at the end of this module. The key
 the real `TopDownEstimator` (crops, decoding, back-projection) over the test backend of
 test_topdown.py, which turns coloured blobs into heatmap peaks: a person is three blobs.
 """
+import itertools
 import json
+import threading
 
 import cv2
 import numpy as np
@@ -18,6 +20,7 @@ from rhpnet_core.codec import UDPHeatmapCodec
 from rhpnet_core.detector import Detections
 from rhpnet_core.pipeline import PosePipeline, PropagationSettings, build_pipeline
 from rhpnet_core.topdown import TopDownEstimator
+from rhpnet_core.tracking import TARGETS
 from test_topdown import BlobRuntime, blob_frame
 
 NAMES = ("head", "hip", "foot")
@@ -162,6 +165,29 @@ def test_bad_options_are_rejected_with_the_option_named():
     pipeline.update_options(detector_conf=0.5, max_persons=1, flip_test=True)
     run(pipeline, pipeline.detector, [(150.0,)])
     assert (pipeline.detector.conf, pipeline.detector.max_persons, pipeline.estimator.flip_test) == (0.5, 1, True)
+
+
+def test_options_change_from_another_thread_while_frames_run():
+    """The node's parameter callback runs beside the inference thread."""
+    pipeline, detector, _ = make_pipeline(detect_every=2)
+    stop = threading.Event()
+
+    def change_options() -> None:
+        for step in itertools.count():
+            if stop.wait(0.001):
+                return
+            pipeline.update_options(target=TARGETS[step % 4], detect_every=1 + step % 3, max_persons=1 + step % 2)
+
+    changer = threading.Thread(target=change_options)
+    changer.start()
+    try:
+        results = run(pipeline, detector, [(80.0, 240.0)] * 30)
+    finally:
+        stop.set()
+        changer.join()
+    for result in results:
+        assert len(result) <= 2 and result.keypoints.shape == (len(result), 3, 3)
+        assert result.boxes_xyxy.shape == (len(result), 4) and result.track_ids.shape == (len(result),)
 
 
 def test_passer_by_never_takes_the_runners_place():
