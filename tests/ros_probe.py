@@ -12,6 +12,7 @@ module-scoped fixture: `with Probe(request.module.__name__) as probe: ...`.
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -95,6 +96,16 @@ def start_node(executable: str, parameters: dict[str, str], log_path: Path) -> s
     env["AMENT_PREFIX_PATH"] = os.pathsep.join(p for p in (sys.prefix, env.get("AMENT_PREFIX_PATH")) if p)
     with open(log_path, "w") as log:
         return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def namespaced_log(launch: LaunchRunner, namespace: str, name: str = "pose_node") -> str:
+    """stderr + stdout of node `name` in `namespace` (play_launch numbers same-named nodes:
+    pose_node, pose_node_2, ...; its metadata.json says which namespace each one has)."""
+    for folder in sorted((launch.log_dir / "latest" / "node").glob(f"{name}*")):
+        meta = folder / "metadata.json"
+        if meta.exists() and json.loads(meta.read_text()).get("namespace") == namespace:
+            return "".join((folder / s).read_text(errors="replace") for s in ("err", "out") if (folder / s).exists())
+    return ""
 
 
 def stamp_key(header) -> tuple[int, int, str]:
