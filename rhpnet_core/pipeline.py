@@ -52,10 +52,12 @@ class PoseResult:
 class PropagationSettings:
     """How persons are followed between detections (`detect_every` > 1).
 
-    Each person's next box comes from its keypoints (`keypoints_to_box`); the detector runs again at
-    once when a person's mean keypoint score falls below `collapse_ratio` x its value on the last
-    detection frame, when fewer than `min_keypoints` joints reach `keypoint_score`, or when less than
-    `min_inside_fraction` of a box lies inside the frame (the person is leaving).
+    Each person's next box comes from its keypoints (`keypoints_to_box`); the detector runs on the
+    very next frame, whatever the schedule, when a person's mean keypoint score falls below
+    `collapse_ratio` x its value on the last detection frame, when fewer than `min_keypoints` joints
+    reach `keypoint_score`, or when less than `min_inside_fraction` of a box lies inside the frame
+    (the person is leaving). `box_scale` 1.2 matched yolo11n-pose's own boxes best on the sports2d
+    demo (median IoU 0.85 with the next frame's detector box; bench/bench_detect_every.py).
     """
 
     keypoint_score: float = 0.3
@@ -81,9 +83,14 @@ class PosePipeline:
     `estimator=None` uses the detector's own pose keypoints (the `yolo-pose` estimator); its keypoints
     come from the detector, so the detector then runs on every frame whatever `detect_every` says.
     With an estimator and `detect_every` N > 1 the detector runs every N frames; in between each
-    person's box comes from its keypoints on the previous frame and only the estimator runs (see
-    `PropagationSettings` for when it detects again at once). With a `target` other than "all" only
-    the runner (0 or 1 person) is returned and only the runner's crop reaches the estimator.
+    person's box comes from its keypoints on the previous frame and only the estimator runs, with the
+    same tracks (ids stay). It also detects when nobody is followed, after `target`, `detector_conf`
+    or `max_persons` change, and on the triggers of `PropagationSettings`. People entering the frame
+    between detections are found at the next detection. With a `target` other than "all" only the
+    runner (0 or 1 person) is returned and only the runner's crop reaches the estimator.
+    detect_every defaults to 1: what it saves is the detector's share of the frame time
+    (bench/bench_detect_every.py), what it costs in keypoint agreement cannot be measured without
+    trained RHPNet weights.
 
     Args:
         detector: person detector, `__call__(rgb) -> Detections`, attributes `conf`, `max_persons`.
@@ -121,7 +128,8 @@ class PosePipeline:
     def update_options(self, **options: Any) -> None:
         """Change `target`, `detector_conf`, `max_persons`, `detect_every` or `flip_test`; thread-safe.
 
-        Values are checked now (ValueError naming the option) and applied at the start of the next frame.
+        Values are checked now (ValueError naming the option) and applied at the start of the next
+        frame. `flip_test` has no effect on the yolo-pose estimator.
         """
         checked = _checked_options(**options)
         with self._lock:
@@ -285,18 +293,22 @@ def build_pipeline(estimator: str = "auto", checkpoint: str | None = None, backe
                    device: str = "auto", detector_weights: str | None = None, detector_conf: float = 0.25,
                    detector_imgsz: int = 640, max_persons: int = 20, flip_test: bool = True,
                    target: str = "all", detect_every: int = 1, precision: str = "auto",
-                   calibration: str | None = None) -> PosePipeline:
+                   calibration: str | None = None, detector_backend: str = "torch",
+                   detector_precision: str = "fp32") -> PosePipeline:
     """The pipeline the node and the CLI run, from user-facing options (see `PosePipeline` for
     `target` and `detect_every`).
 
     `backend` / `precision` choose RHPNet's engine ("auto": CUDA torch when present, else OpenVINO;
     int8 when a `calibration` source of the rig's footage is given, using the cached checked export
     of `rhpnet export --precision int8`, else bf16 where the CPU has it, else fp32;
-    rhpnet_core.runtime.create_runtime)."""
+    rhpnet_core.runtime.create_runtime). `detector_backend` "openvino" runs the person detector from a
+    cached export per letterbox shape at `detector_precision` (int8 calibrates on `calibration`;
+    rhpnet_core.detector.PersonDetector, agreement in docs/benchmarks.md)."""
     kind = resolve_estimator(estimator, checkpoint)
     _checked_options(target=target, detect_every=detect_every)  # fail before loading any model
     detector = PersonDetector(detector_weights, device=device, conf=detector_conf, imgsz=detector_imgsz,
-                              max_persons=max_persons)
+                              max_persons=max_persons, backend=detector_backend, precision=detector_precision,
+                              calibration=calibration)
     if kind == "yolo-pose":
         return PosePipeline(detector, target=target, detect_every=detect_every)
     from rhpnet_core.checkpoint import load_checkpoint

@@ -31,3 +31,28 @@ def mpii_fixture_dir() -> Path:
     if not (path / "test_mpii.json").is_file():
         pytest.skip("../shared/fixtures/mpii not present")
     return path
+
+
+@pytest.fixture(scope="session")
+def trained_tiny_checkpoint(tmp_path_factory) -> Path:
+    """Checkpoint of training/configs/tiny/coco.yaml trained ~120 steps on real crops pseudo-labelled by
+    yolo11n-pose (tests/trained_tiny.py): its heatmaps have clear peaks, unlike random weights."""
+    from trained_tiny import train_tiny
+
+    checkpoint, _ = train_tiny(tmp_path_factory.mktemp("trained_tiny"))
+    return checkpoint
+
+
+@pytest.fixture(scope="session")
+def rig_footage_dir(tmp_path_factory) -> Path:
+    """16 frames of the sports2d runner from the part of the clip the trained tiny model never saw."""
+    from trained_tiny import held_out_frames
+    import cv2
+
+    folder = tmp_path_factory.mktemp("rig_footage")
+    frames = held_out_frames(16)
+    if not frames:
+        pytest.skip("sports2d demo video not extracted (make setup)")
+    for index, frame in enumerate(frames):
+        cv2.imwrite(str(folder / f"{index:03d}.jpg"), frame)
+    return folder

@@ -128,7 +128,8 @@ def cached_int8(config: dict[str, Any], checkpoint: str | Path, engine: str, cal
                 force: bool = False, **limits: float) -> tuple[Path, dict[str, Any]]:
     """(model path, report) of the cached int8 export, keyed by checkpoint, engine versions and
     calibration source; exported (and checked) on a miss. A hit is checked against `limits`
-    (`max_shift_p95_hm_px`, `max_moved_fraction`) again; beyond them it is used only when forced."""
+    (`max_shift_p95_hm_px`, `max_moved_fraction`) again; beyond them it is used only when forced
+    now or when it was forced at export (with a warning either way)."""
     if not Path(calibration).exists():
         raise FileNotFoundError(f"calibration source {calibration} does not exist")
     path = quantized_cache_path(config["model"], input_size_of(config), Path(checkpoint), ONNX_OPSET, engine,
@@ -138,7 +139,8 @@ def cached_int8(config: dict[str, Any], checkpoint: str | Path, engine: str, cal
         measured = {k: v for k, v in report["agreement_vs_fp32"].items() if k != "passed"}
         agreement = Agreement(**{**measured, **limits})  # the limits asked for now, not those of the export
         if not agreement.passed:
-            if not force:
+            # A model someone forced past the check stays usable (with a warning): that was their call.
+            if not (force or report.get("forced")):
                 raise QuantizationRefused(f"cached int8 model {path} refused: {agreement.summary()}")
             warnings.warn(f"cached int8 model {path} is beyond the agreement limits (forced): "
                           f"{agreement.summary()}", stacklevel=2)
