@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import yaml
+from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -102,13 +103,14 @@ class PoseRecorder(Node):
         qos_overrides_path = p("qos_overrides", "").value
         min_free_mb = float(p("min_free_mb", 64.0).value)
         checkpoint = p("checkpoint", "").value
-        metadata = {key: str(p(key, "").value) for key in METADATA_PARAMETERS}
+        # Any type: launch arguments arrive as YAML ('2.8' a double, '01' an int), all stored as text.
+        metadata = {key: p(key, "", ParameterDescriptor(dynamic_typing=True)).value for key in METADATA_PARAMETERS}
+        metadata = {key: str(value) for key, value in metadata.items() if value not in ("", None)}
         if not output:
             raise ValueError("parameter 'output' is required: the folder the splits go to")
         if not topics:
             raise ValueError("parameter 'topics' is required: the topics to record")
         self.qos_overrides = yaml.safe_load(Path(qos_overrides_path).read_text()) if qos_overrides_path else {}
-        metadata = {key: value for key, value in metadata.items() if value}
         metadata["project_version"] = project_version()
         if checkpoint:
             metadata["checkpoint_sha256"] = file_sha256(checkpoint)
