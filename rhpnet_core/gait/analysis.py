@@ -106,7 +106,8 @@ def analyze(track: KeypointTrack, settings: GaitSettings | None = None) -> GaitA
                        reason="no stride rhythm (0.6-1.9 Hz) in the ankle motion", xy_a=xy_a, xy_e=xy_e,
                        scores=scores, far_fraction=far_fraction, missing=still_missing)
 
-    events = {s: detect_side(grid, xy_e[:, rig.LEG[s][2]], pelvis_e, facing, leg_near, fps, stride_s, overground)
+    events = {s: detect_side(grid, xy_e[:, rig.LEG[s][2]], pelvis_e, facing, leg_near, fps, stride_s, overground,
+                             filled=interp[:, rig.LEG[s][2]])
               for s in SIDES}
     offset = {"ic": settings.ic_offset_ms / 1000.0, "to": settings.to_offset_ms / 1000.0}
     for ev in events.values():

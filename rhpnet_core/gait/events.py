@@ -53,8 +53,9 @@ def stride_period_s(signals: list[np.ndarray], fps: float) -> float | None:
 
 
 def detect_side(times_s: np.ndarray, ankle: np.ndarray, pelvis: np.ndarray, facing: int, leg_px: float,
-                fps: float, stride_s: float, overground: bool) -> SideEvents:
-    """IC/TO of one leg. ankle, pelvis: (N, 2) levelled image px, low-passed (NaN allowed); stride_s: period T0."""
+                fps: float, stride_s: float, overground: bool, filled: np.ndarray | None = None) -> SideEvents:
+    """IC/TO of one leg. ankle, pelvis: (N, 2) levelled image px, low-passed (NaN allowed); stride_s:
+    period T0; filled: (N,) bool, ankle samples made up by gap filling (kept out of the sub-frame fit)."""
     n = len(times_s)
     reach = facing * (ankle[:, 0] - pelvis[:, 0]) / leg_px
     y = ankle[:, 1]
@@ -81,6 +82,7 @@ def detect_side(times_s: np.ndarray, ankle: np.ndarray, pelvis: np.ndarray, faci
         if stance.sum() >= 3:
             floor = float(np.median(y[stance]))
     h = (floor - y) / leg_px
+    h_fit = h if filled is None else np.where(filled, np.nan, h)
     runs = [(a, b) for a, b in _runs(stance) if 0.08 * fps <= b - a <= 0.8 * stride_s * fps]
     filled = np.where(ok, reach, np.interp(np.arange(n), np.flatnonzero(ok), reach[ok]))
     spread = np.percentile(reach[ok], 95) - np.percentile(reach[ok], 5)
@@ -93,13 +95,21 @@ def detect_side(times_s: np.ndarray, ankle: np.ndarray, pelvis: np.ndarray, faci
         for i, (a, b) in enumerate(runs):
             if i not in used and lo_t <= a <= hi_t:
                 used.add(i)
-                ic = _touchdown_time(times_s, h, a, -1, b - a, amp, fps)
-                to = _touchdown_time(times_s, h, b - 1, +1, b - a, amp, fps)
+                ic = _event_time(times_s, h_fit, h, a, -1, b - a, amp, fps)
+                to = _event_time(times_s, h_fit, h, b - 1, +1, b - a, amp, fps)
                 if ic is not None and to is not None and to > ic:
                     ics.append(ic)
                     tos.append(to)
                 break
     return SideEvents(np.array(ics), np.array(tos), stance)
+
+
+def _event_time(times_s: np.ndarray, h_measured: np.ndarray, h_filled: np.ndarray, edge: int, direction: int,
+                run_len: int, amp: float, fps: float) -> float | None:
+    """The hinge fit on measured samples; on gap-filled ones too when a gap hides the lift-off or
+    touchdown (the stride is still checked for unfilled gaps later)."""
+    t = _touchdown_time(times_s, h_measured, edge, direction, run_len, amp, fps)
+    return t if t is not None else _touchdown_time(times_s, h_filled, edge, direction, run_len, amp, fps)
 
 
 def _touchdown_time(times_s: np.ndarray, h: np.ndarray, edge: int, direction: int, run_len: int, amp: float,
@@ -117,13 +127,15 @@ def _touchdown_time(times_s: np.ndarray, h: np.ndarray, edge: int, direction: in
     n = len(h)
     idx = [k for k in range(edge - (run_len - 1) * direction, edge + direction, direction) if 0 <= k < n]
     k, outside = edge + direction, 0
-    while 0 <= k < n and np.isfinite(h[k]) and abs(k - edge) <= 0.3 * fps and (
-            h[k] <= FIT_MAX_LIFT * amp or (outside < FIT_MIN_OUTSIDE_FRAMES and h[k] <= 0.6 * amp)):
-        idx.append(k)
-        outside += 1
+    while 0 <= k < n and abs(k - edge) <= 0.3 * fps:
+        if np.isfinite(h[k]):  # missing or gap-filled frames are skipped, not fitted
+            if not (h[k] <= FIT_MAX_LIFT * amp or (outside < FIT_MIN_OUTSIDE_FRAMES and h[k] <= 0.6 * amp)):
+                break
+            idx.append(k)
+            outside += 1
         k += direction
     idx = np.array(sorted(i for i in idx if np.isfinite(h[i])))
-    if len(idx) < 4 or not np.isfinite(h[edge]):
+    if len(idx) < 4 or outside < 1:  # a plateau ending in a gap: no event
         return None
     t, y = times_s[idx], h[idx]
     t_e = times_s[edge] + np.arange(-2.0, 2.0001, 0.05) / fps  # (C,) candidate event times
