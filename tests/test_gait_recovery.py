@@ -301,3 +301,36 @@ def test_collapsed_far_leg_is_dropped_not_swapped():
     assert analysis.valid and rec.near_ok
     assert analysis.swap_corrections <= 0.02 * len(run.times_s)
     assert abs(rec.cadence_err_spm) <= 1.0 and abs(rec.knee_ic_err_deg) <= 3.0
+
+
+def test_random_and_broken_inputs_never_crash_or_leak_nan():
+    """Garbage keypoints, heavy random corruption at odd frame rates, a leg never seen, NaN scores
+    and inf coordinates, a person lost mid-window: always an analysis, always strict JSON."""
+    rng = np.random.default_rng(0)
+    tracks = []
+    for i in range(3):
+        n = int(rng.integers(0, 300))
+        kp = rng.uniform(0, 1000, (n, 17, 3))
+        kp[..., 2] = rng.uniform(0, 1, (n, 17))
+        tracks.append(KeypointTrack(np.cumsum(rng.uniform(0.01, 0.1, n)), kp))
+    for i in range(6):
+        params = replace(PARAM_SETS["base"], fps=float(rng.choice([15, 25, 30, 60])), duration_s=float(rng.uniform(1, 8)))
+        run = make_run(params, Corruption(noise_px=float(rng.uniform(0, 10)), dropout_rate=float(rng.uniform(0, 0.3)),
+                                          swap_rate=float(rng.uniform(0, 0.1)), outlier_rate=float(rng.uniform(0, 0.05)),
+                                          collapse_rate=float(rng.uniform(0, 0.1)),
+                                          dropped_frame_rate=float(rng.uniform(0, 0.3)), seed=i))
+        tracks.append(KeypointTrack(run.times_s, run.keypoints))
+    run = make_run(replace(PARAM_SETS["base"], fps=30.0, duration_s=12.0))
+    one_leg = run.keypoints.copy()
+    one_leg[:, [11, 13, 15], 2] = 0.0
+    broken = run.keypoints.copy()
+    broken[rng.random(broken.shape[:2]) < 0.1, 2] = np.nan
+    broken[rng.random(broken.shape[:2]) < 0.05, 0] = np.inf
+    lost = (run.times_s < 4) | (run.times_s > 9)
+    tracks += [KeypointTrack(run.times_s, one_leg), KeypointTrack(run.times_s, broken),
+               KeypointTrack(run.times_s[lost], run.keypoints[lost])]
+    for track in tracks:
+        for settings in (GaitSettings(), GaitSettings(belt_speed_mps=2.5, runner_height_m=1.8, facing="left")):
+            analysis = analyze(track, settings)
+            json.dumps(analysis.to_json(), allow_nan=False)
+            assert analysis.valid or analysis.reason
