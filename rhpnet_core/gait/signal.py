@@ -179,10 +179,13 @@ def lowpass(x: np.ndarray, fps: float, cutoff_hz: float) -> np.ndarray:
     whole = np.isfinite(flat).all(axis=0)
     if len(x) > pad and whole.any():  # the common case, all columns at once
         out[:, whole] = sosfiltfilt(sos, flat[:, whole], axis=0)
+    by_run: dict[tuple[int, int], list[int]] = {}  # x and y of a keypoint share their gaps: filter together
     for col in np.flatnonzero(~whole):
         for start, stop in _runs(np.isfinite(flat[:, col])):
             if stop - start > pad:
-                out[start:stop, col] = sosfiltfilt(sos, flat[start:stop, col])
+                by_run.setdefault((start, stop), []).append(col)
+    for (start, stop), cols in by_run.items():
+        out[start:stop, cols] = sosfiltfilt(sos, flat[start:stop, cols], axis=0)
     return out.reshape(x.shape)
 
 
