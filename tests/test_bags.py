@@ -59,7 +59,7 @@ CHILD = textwrap.dedent("""
     import sys, time
     sys.path[:0] = {paths!r}
     from test_bags import SplitRecorder, add_topic, keypoints_cdr
-    recorder = SplitRecorder(sys.argv[1], split_duration_s=2.0, flush_period_s=0.5, min_free_mb=1)
+    recorder = SplitRecorder(sys.argv[1], sys.argv[2], split_duration_s=2.0, flush_period_s=0.5, min_free_mb=1)
     add_topic(recorder, "/rig/keypoints", "rhpnet/msg/Keypoints")
     for i in range(100000):
         now = time.time_ns()
@@ -70,18 +70,24 @@ CHILD = textwrap.dedent("""
 """)
 
 
-@pytest.fixture(scope="module")
-def killed_recording(tmp_path_factory):
-    """A split recording whose writer got SIGKILL after ~3.3 s: (DIR, messages handed to it)."""
-    out = tmp_path_factory.mktemp("killed") / "session"
-    tests_dir = str(Path(__file__).parent)
-    code = CHILD.format(paths=[tests_dir, str(Path(__file__).parents[1])])
-    child = subprocess.Popen([sys.executable, "-c", code, str(out)], stdout=subprocess.PIPE, text=True)
+def kill_recording_child(out: Path, storage: str) -> int:
+    """Run CHILD into `out`, SIGKILL it ~3.3 s after its first message (one closed split, one open);
+    the number of messages it had handed over."""
+    code = CHILD.format(paths=[str(Path(__file__).parent), str(Path(__file__).parents[1])])
+    child = subprocess.Popen([sys.executable, "-c", code, str(out), storage], stdout=subprocess.PIPE, text=True)
+    child.stdout.readline()
     time.sleep(3.3)
     child.send_signal(signal.SIGKILL)
-    written = len(child.stdout.read().split())
+    written = 1 + len(child.stdout.read().split())
     child.wait()
-    return out, written
+    return written
+
+
+@pytest.fixture(scope="module")
+def killed_recording(tmp_path_factory):
+    """An MCAP split recording whose writer got SIGKILL: (DIR, messages handed to it)."""
+    out = tmp_path_factory.mktemp("killed") / "session"
+    return out, kill_recording_child(out, "mcap")
 
 
 def test_kill_9_loses_at_most_one_flush_period(killed_recording, tmp_path):
@@ -122,6 +128,17 @@ def test_recovered_bag_opens_in_independent_readers(killed_recording, tmp_path):
             decoded += [m.header.stamp.sec for _, _, _, m in
                         make_reader(fh, decoder_factories=[DecoderFactory()]).iter_decoded_messages()]
     assert decoded == [int(x) for x in xs]
+
+
+def test_kill_9_of_a_sqlite3_recording_recovers_to_the_last_commit(tmp_path):
+    out = tmp_path / "session"
+    written = kill_recording_child(out, "sqlite3")
+    recovered = recover(out, tmp_path / "rec")
+    assert recovered[-1].rebuilt and not any(r.rebuilt for r in recovered[:-1])
+    reader = BagReader(tmp_path / "rec")
+    xs = [reader.decode(m).persons[0].keypoints[0].x for m in reader.messages()]
+    assert xs == [float(i) for i in range(len(xs))]  # in order, none missing before the loss
+    assert written - 11 <= len(xs) <= written  # one commit period (0.5 s at 20 Hz) + the one in flight
 
 
 def test_lock_refuses_a_second_recorder_and_is_released(tmp_path):

@@ -245,12 +245,23 @@ def _streamed_mcap_messages(part: BagPart, topics: set[str] | None) -> Iterator[
 
 # ---------------------------------------------------------------- sqlite3
 
-def _connect_sqlite3(path: Path) -> sqlite3.Connection:
+SQLITE_JOURNAL_MAGIC = bytes.fromhex("d9d505f920a163d7")  # header of a rollback journal still in use
+
+
+def has_hot_journal(path: Path) -> bool:
+    """Whether a .db3 has a rollback journal of an unfinished transaction (a zeroed header = finished)."""
     journal = path.with_name(path.name + "-journal")
-    if journal.exists() and journal.stat().st_size > 0:
+    if not journal.is_file():
+        return False
+    with journal.open("rb") as fh:
+        return fh.read(len(SQLITE_JOURNAL_MAGIC)) == SQLITE_JOURNAL_MAGIC
+
+
+def _connect_sqlite3(path: Path) -> sqlite3.Connection:
+    if has_hot_journal(path):
         # A writer died mid-transaction: the file may hold uncommitted pages. Reading must not modify
         # it; `recover` rolls the journal back on a copy.
-        raise BagError(f"{path} has a hot journal ({journal.name}): its writer did not close it; "
+        raise BagError(f"{path} has a hot journal ({path.name}-journal): its writer did not close it; "
                        f"run `rhpnet bag recover` on it")
     return sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
 
@@ -271,6 +282,10 @@ def _scan_sqlite3(part: BagPart) -> None:
                 count = db.execute("SELECT COUNT(*) FROM messages WHERE topic_id=?", (topic_id,)).fetchone()[0]
                 part.topics[name] = TopicInfo(name, msgtype, digest or "", qos or "", definition or "",
                                               encoding or "ros2msg", count)
+            # rosbag2/rosbags write the `metadata` row at close: without it the writer never closed.
+            if db.execute("SELECT name FROM sqlite_master WHERE name='metadata'").fetchone():
+                part.complete = db.execute("SELECT COUNT(*) FROM metadata").fetchone()[0] > 0
+                part.truncated_reason = "" if part.complete else "writer never closed (no metadata row)"
             start, end = db.execute("SELECT MIN(timestamp), MAX(timestamp) FROM messages").fetchone()
             part.start_ns, part.end_ns = start, end
     except sqlite3.DatabaseError as exc:

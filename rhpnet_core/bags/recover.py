@@ -12,13 +12,14 @@ import os
 import shutil
 import sqlite3
 import tempfile
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 from rosbags.rosbag2 import Writer
 from rosbags.rosbag2.metadata import parse_qos
 
-from rhpnet_core.bags.reader import BagPart, BagReader, find_parts
+from rhpnet_core.bags.reader import BagPart, BagReader, find_parts, has_hot_journal
 from rhpnet_core.bags.recording import STORAGES
 
 
@@ -64,8 +65,7 @@ def _folder_name(part: BagPart) -> str:
 
 def _parts_with_journals_rolled_back(bag: Path, scratch: Path) -> list[BagPart]:
     """The parts of BAG; a .db3 with a hot journal is copied to `scratch` and rolled back there first."""
-    hot = [db for db in ([bag] if bag.is_file() else bag.rglob("*.db3"))
-           if db.suffix == ".db3" and db.with_name(db.name + "-journal").exists()]
+    hot = [db for db in ([bag] if bag.is_file() else bag.rglob("*.db3")) if db.suffix == ".db3" and has_hot_journal(db)]
     if not hot:
         return find_parts(bag)
     copy_root = scratch / "bag"
@@ -78,8 +78,9 @@ def _parts_with_journals_rolled_back(bag: Path, scratch: Path) -> list[BagPart]:
         shutil.copytree(bag, copy_root)
         copied = copy_root
     for db in copy_root.rglob("*.db3"):
-        if db.with_name(db.name + "-journal").exists():
-            sqlite3.connect(db).execute("PRAGMA schema_version").fetchone()  # opening rolls the journal back
+        if has_hot_journal(db):
+            with closing(sqlite3.connect(db)) as connection:  # the first read rolls the journal back
+                connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
     parts = find_parts(copied)
     for part in parts:  # name outputs after the source, not the scratch copy
         part.origin = bag / part.path.relative_to(copy_root) if bag.is_dir() else bag
