@@ -179,7 +179,7 @@ class PosePipeline:
             keypoints = keypoints.reshape(len(boxes), len(self.keypoint_names), 3)
             latency_ms["pose"] = (time.perf_counter() - t_posed) * 1e3
             t_tracking = time.perf_counter()
-            self.tracker.refresh(tracks, boxes, keypoints, stamp_s)
+            self.tracker.refresh(tracks, stamp_s)
             latency_ms["track"] = (time.perf_counter() - t_tracking) * 1e3
         self._frames_since_detection += 1
         t_planning = time.perf_counter()

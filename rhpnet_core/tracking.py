@@ -31,13 +31,14 @@ class Track:
 
     key: int  # internal serial of every track, confirmed or not
     track_id: int
-    box_xyxy: np.ndarray  # (4,) last box, image pixels
-    keypoints: np.ndarray | None  # (K, 3) last keypoints [x, y, score], or None
-    hits: int
+    box_xyxy: np.ndarray  # (4,) box of the last detection, image pixels
+    keypoints: np.ndarray | None  # (K, 3) keypoints [x, y, score] of the last detection, or None
+    hits: int  # frames seen, detected or followed
     first_frame: int
-    last_frame: int
-    first_stamp_s: float | None
-    last_stamp_s: float | None
+    detected_frame: int  # last detection: prediction and velocity start from it
+    detected_stamp_s: float | None
+    seen_frame: int  # last frame seen, detected or followed: expiry counts from it
+    seen_stamp_s: float | None
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))  # box centre, px per second (stamps) or frame
 
 
@@ -139,8 +140,8 @@ class PersonTracker:
         for index in range(len(boxes)):
             if assigned[index] is None:
                 pose = None if poses is None else poses[index]
-                track = Track(self.next_key, -1, boxes[index], pose, 0, self.frame, self.frame,
-                              self.stamp_s, self.stamp_s)
+                track = Track(self.next_key, -1, boxes[index], pose, 0, self.frame, self.frame, self.stamp_s,
+                              self.frame, self.stamp_s)
                 self.next_key += 1
                 if not duplicates[index]:
                     self.tracks.append(track)
@@ -148,19 +149,16 @@ class PersonTracker:
                 assigned[index] = track
         return assigned
 
-    def refresh(self, tracks: Sequence[Track], boxes_xyxy: np.ndarray, keypoints: np.ndarray | None = None,
-                stamp_s: float | None = None) -> None:
-        """A frame without detection: the given tracks were followed by other means (their keypoints).
-
-        Args:
-            tracks: tracks returned by an earlier `update`, in the order of `boxes_xyxy`.
-            boxes_xyxy: (N, 4) their boxes on this frame; keypoints (N, K, 3) or None.
+    def refresh(self, tracks: Sequence[Track], stamp_s: float | None = None) -> None:
+        """A frame without detection on which `tracks` (from an earlier `update`) were followed by other
+        means (their keypoints): they stay alive and count a hit. Their box, keypoints and velocity stay
+        those of their last detection, so the next detection is matched detector to detector (a box
+        made from another model's keypoints is narrower than a detector's box of spread arms).
         """
-        boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
         self._advance(stamp_s)
-        for index, track in enumerate(tracks):
+        for track in tracks:
             if any(track is live for live in self.tracks):
-                self._observe(track, boxes[index], None if keypoints is None else np.asarray(keypoints[index]))
+                self._seen(track)
 
     def select(self, tracks: Sequence[Track], target: str, image_size_wh: tuple[int, int]) -> list[int]:
         """Indices into `tracks` (this frame's persons) of the target: all, or the runner (0 or 1).
@@ -208,15 +206,15 @@ class PersonTracker:
         self.tracks = [track for track in self.tracks if not self._expired(track)]
 
     def _expired(self, track: Track) -> bool:
-        if self.stamp_s is not None and track.last_stamp_s is not None:
-            return self.stamp_s - track.last_stamp_s > self.max_age_s
-        return self.frame - track.last_frame - 1 > self.max_age_frames  # frames missed in a row
+        if self.stamp_s is not None and track.seen_stamp_s is not None:
+            return self.stamp_s - track.seen_stamp_s > self.max_age_s
+        return self.frame - track.seen_frame - 1 > self.max_age_frames  # frames missed in a row
 
     def _elapsed(self, track: Track) -> float:
-        """Time since the track was last seen: seconds when both frames carry stamps, else frames."""
-        if self.stamp_s is not None and track.last_stamp_s is not None:
-            return max(self.stamp_s - track.last_stamp_s, 1e-3)
-        return float(self.frame - track.last_frame)
+        """Time since the track's last detection: seconds when both frames carry stamps, else frames."""
+        if self.stamp_s is not None and track.detected_stamp_s is not None:
+            return max(self.stamp_s - track.detected_stamp_s, 1e-3)
+        return float(self.frame - track.detected_frame)
 
     def _predicted(self, track: Track) -> tuple[np.ndarray, np.ndarray | None]:
         """The track's box (4,) and keypoints (K, 3) moved to this frame by its velocity."""
@@ -236,8 +234,12 @@ class PersonTracker:
         track.box_xyxy = box
         if pose is not None:
             track.keypoints = np.asarray(pose, dtype=np.float64)
+        track.detected_frame, track.detected_stamp_s = self.frame, self.stamp_s
+        self._seen(track)
+
+    def _seen(self, track: Track) -> None:
         track.hits += 1
-        track.last_frame, track.last_stamp_s = self.frame, self.stamp_s
+        track.seen_frame, track.seen_stamp_s = self.frame, self.stamp_s
         if track.track_id < 0 and track.hits >= self.min_hits:
             track.track_id = self.next_track_id
             self.next_track_id += 1
