@@ -90,6 +90,8 @@ def test_oc_stride_cadence_equals_step_cadence_on_symmetric_data():
     run, analysis = run_case(replace(PARAM_SETS["base"], fps=60.0))
     stride = analysis.metrics["stride_time_s"].value
     assert 120.0 / stride == pytest.approx(analysis.metrics["cadence_spm"].value, abs=0.5)
+    # The spec's cross-check: the spectral cadence agrees within 2 spm.
+    assert analysis.cadence_spectral_spm == pytest.approx(analysis.metrics["cadence_spm"].value, abs=2.0)
 
 
 def test_metrics_json_has_every_spec_name_with_quality():

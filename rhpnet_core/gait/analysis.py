@@ -185,7 +185,7 @@ def _finish(*, track, settings, fps, grid, roll, facing, facing_quality, near, m
         mode="overground" if overground else "treadmill", fps=fps, scale_px_per_m=scale, scale_source=scale_source,
         scale_consistency=consistency, leg_length_px=leg_px, roll_deg=roll, swap_corrections=swap_corrections,
         interp_fraction=float(leg_samples.mean()), start_s=float(track.times_s[0]), end_s=float(track.times_s[-1]),
-        track_id=track.track_id, series=series)
+        track_id=track.track_id, series=series, cadence_spectral_spm=120.0 / stride_s if stride_s else None)
 
 
 def _metrics(summ: Summarizer, settings: GaitSettings, accepted: dict[str, list[Stride]], steps: list[Step],

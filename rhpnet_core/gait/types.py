@@ -252,6 +252,8 @@ class GaitAnalysis:
     roll_deg: camera roll used. swap_corrections: frames relabelled L/R. interp_fraction: fraction
         of leg keypoint samples gap-filled. start_s / end_s: the analysed window on the track clock.
     track_id: from the input track. series: per-frame signals (None when no frame survived gating).
+    cadence_spectral_spm: 120 / stride period from the spectrum of the ankle reach (0.6-1.9 Hz), the
+        spec's cross-check of the event cadence (independent of events; None without a rhythm).
     """
 
     metrics: dict[str, Metric]
@@ -278,6 +280,7 @@ class GaitAnalysis:
     end_s: float
     track_id: int = -1
     series: GaitSeries | None = None
+    cadence_spectral_spm: float | None = None
 
     def final_events(self, margin_s: float = 0.5) -> list[GaitEvent]:
         """Events at least `margin_s` before the window end: final in a sliding-window live analysis
@@ -297,7 +300,7 @@ class GaitAnalysis:
             "roll_deg": _finite(self.roll_deg), "swap_corrections": self.swap_corrections,
             "interp_fraction": _finite(self.interp_fraction), "rejected_strides": self.rejected_strides,
             "accepted_strides": {side: sum(s.accepted and s.side == side for s in self.strides) for side in SIDES},
-            "n_events": len(self.events),
+            "n_events": len(self.events), "cadence_spectral_spm": _finite(self.cadence_spectral_spm),
         }
         for name, metric in self.metrics.items():
             out[name] = metric.to_json()
