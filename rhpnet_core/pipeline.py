@@ -293,8 +293,8 @@ def build_pipeline(estimator: str = "auto", checkpoint: str | None = None, backe
                    device: str = "auto", detector_weights: str | None = None, detector_conf: float = 0.25,
                    detector_imgsz: int = 640, max_persons: int = 20, flip_test: bool = True,
                    target: str = "all", detect_every: int = 1, precision: str = "auto",
-                   calibration: str | None = None, detector_backend: str = "torch",
-                   detector_precision: str = "fp32") -> PosePipeline:
+                   calibration: str | None = None, detector_backend: str = "auto",
+                   detector_precision: str = "auto") -> PosePipeline:
     """The pipeline the node and the CLI run, from user-facing options (see `PosePipeline` for
     `target` and `detect_every`).
 
@@ -302,10 +302,19 @@ def build_pipeline(estimator: str = "auto", checkpoint: str | None = None, backe
     int8 when a `calibration` source of the rig's footage is given, using the cached checked export
     of `rhpnet export --precision int8`, else bf16 where the CPU has it, else fp32;
     rhpnet_core.runtime.create_runtime). `detector_backend` "openvino" runs the person detector from a
-    cached export per letterbox shape at `detector_precision` (int8 calibrates on `calibration`;
-    rhpnet_core.detector.PersonDetector, agreement in docs/benchmarks.md)."""
+    cached export per letterbox shape (rhpnet_core.detector.PersonDetector); "auto" does so when RHPNet
+    runs on OpenVINO (the CPU fast path), else the ultralytics `.pt` (also for the yolo-pose
+    estimator). `detector_precision` "auto": int8 with a `calibration` source, else fp32 — OpenVINO
+    fp32 reproduces the `.pt` exactly, int8 kept every person with box IoU 0.99 (docs/benchmarks.md)."""
     kind = resolve_estimator(estimator, checkpoint)
     _checked_options(target=target, detect_every=detect_every)  # fail before loading any model
+    if detector_backend == "auto":
+        from rhpnet_core.runtime import resolve_backend
+
+        detector_backend = "openvino" if kind == "rhpnet" and resolve_backend(backend, device) == "openvino" \
+            else "torch"
+    if detector_precision == "auto":
+        detector_precision = "int8" if calibration else "fp32"
     detector = PersonDetector(detector_weights, device=device, conf=detector_conf, imgsz=detector_imgsz,
                               max_persons=max_persons, backend=detector_backend, precision=detector_precision,
                               calibration=calibration)

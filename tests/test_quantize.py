@@ -45,10 +45,11 @@ def test_openvino_int8_export_reports_agreement_and_the_pipeline_reuses_it(
     mtime = cached[0].stat().st_mtime_ns
 
     image = read_rgb(next(iter(sorted(rig_footage_dir.glob("*.jpg")))))
+    # The same (torch) detector boxes for both: the keypoint engines alone are compared.
     int8 = build_pipeline(checkpoint=str(trained_tiny_checkpoint), backend="openvino", precision="int8",
-                          calibration=str(rig_footage_dir), device="cpu", flip_test=False)
+                          calibration=str(rig_footage_dir), device="cpu", flip_test=False, detector_backend="torch")
     fp32 = build_pipeline(checkpoint=str(trained_tiny_checkpoint), backend="openvino", precision="fp32",
-                          device="cpu", flip_test=False)
+                          device="cpu", flip_test=False, detector_backend="torch")
     assert cached[0].stat().st_mtime_ns == mtime  # the cached export, not a new calibration
     assert "@openvino-int8-cpu" in int8.model_name
     got, expected = int8(image), fp32(image)
