@@ -291,7 +291,7 @@ def resolve_estimator(estimator: str, checkpoint: str | None) -> str:
 
 def build_pipeline(estimator: str = "auto", checkpoint: str | None = None, backend: str = "auto",
                    device: str = "auto", detector_weights: str | None = None, detector_conf: float = 0.25,
-                   detector_imgsz: int = 640, max_persons: int = 20, flip_test: bool = True,
+                   detector_imgsz: int = 640, max_persons: int = 20, flip_test: bool | None = None,
                    target: str = "all", detect_every: int = 1, precision: str = "auto",
                    calibration: str | None = None, detector_backend: str = "auto",
                    detector_precision: str = "auto") -> PosePipeline:
@@ -305,7 +305,9 @@ def build_pipeline(estimator: str = "auto", checkpoint: str | None = None, backe
     cached export per letterbox shape (rhpnet_core.detector.PersonDetector); "auto" does so when RHPNet
     runs on OpenVINO (the CPU fast path), else the ultralytics `.pt` (also for the yolo-pose
     estimator). `detector_precision` "auto": int8 with a `calibration` source, else fp32 — OpenVINO
-    fp32 reproduces the `.pt` exactly, int8 kept every person with box IoU 0.99 (docs/benchmarks.md)."""
+    fp32 reproduces the `.pt` exactly, int8 kept every person with box IoU 0.99 (docs/benchmarks.md).
+    `flip_test` None: on with a GPU, off on a CPU, where it doubles the keypoint stage
+    (docs/benchmarks.md, "Flip test")."""
     kind = resolve_estimator(estimator, checkpoint)
     _checked_options(target=target, detect_every=detect_every)  # fail before loading any model
     if detector_backend == "auto":
@@ -329,6 +331,8 @@ def build_pipeline(estimator: str = "auto", checkpoint: str | None = None, backe
     runtime = create_runtime(config, checkpoint=checkpoint, backend=backend, device=device, precision=precision,
                              calibration=calibration)
     layout = layout_for(runtime.num_joints)
+    if flip_test is None:
+        flip_test = runtime.device != "cpu"
     estimator_ = TopDownEstimator(runtime, UDPHeatmapCodec.from_config(config["codec"]),
                                   flip_pairs=layout["flip_pairs"], flip_test=flip_test)
     return PosePipeline(detector, estimator_, layout["names"], f"{Path(checkpoint).stem}:{runtime.name}",

@@ -37,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     parser.add_argument("--detector-imgsz", type=int, default=640)
     parser.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: all)")
-    parser.add_argument("--no-flip-test", action="store_true", help="RHPNet without flip test")
+    parser.add_argument("--flip-test", action=argparse.BooleanOptionalAction, default=None,
+                        help="RHPNet flip test (default: on with a GPU, off on a CPU where it doubles the pose stage)")
     parser.add_argument("--target", default="all", choices=TARGETS,
                         help="everyone, or only the runner: largest box, most central, or longest-tracked")
     parser.add_argument("--detect-every", type=int, default=1,
@@ -61,7 +62,7 @@ def to_coco_results(frame_index: int, result, timestamp_s: float | None = None) 
 def run(args: argparse.Namespace) -> int:
     source = FrameSource(args.source)
     pipeline = build_pipeline(args.estimator, args.checkpoint, args.backend, args.device,
-                              detector_imgsz=args.detector_imgsz, flip_test=not args.no_flip_test,
+                              detector_imgsz=args.detector_imgsz, flip_test=args.flip_test,
                               target=args.target, detect_every=args.detect_every, precision=args.precision,
                               calibration=args.calibration)
     output = Path(args.output)
