@@ -174,3 +174,15 @@ def test_duplicate_box_inside_a_tracked_person_starts_no_rival_track():
     assert len(tracker.tracks) == 1
     # Next frame the detector gives only the half box: it still belongs to the person's track.
     assert ids(tracker.update(upper_half)) == [1]
+
+
+def test_followed_tracks_stay_alive_and_keep_their_detector_box():
+    """Frames between detections (detect_every > 1): `refresh` keeps the followed tracks alive."""
+    tracker = PersonTracker(min_hits=2, max_age_frames=2)
+    boxes, poses = frame((100, 50))
+    [track] = tracker.update(boxes, poses)
+    for _ in range(5):
+        tracker.refresh([track])
+    assert track.track_id == 1 and track in tracker.tracks  # confirmed while followed, never expired
+    np.testing.assert_allclose(track.box_xyxy, boxes[0])
+    assert ids(tracker.update(*frame((104, 50)))) == [1]
