@@ -7,8 +7,8 @@ publishing only the runner (`target:=longest`), every topic inside the rig's nam
 Topics: /<rig>/keypoints, /<rig>/keypoints/info, /<rig>/overlay/{bones,joints}, /<rig>/debug_image.
 The pose node reads `params_file` (default: the package's config/pose_node.yaml), then the
 arguments below. `record:=true` adds pose_recorder (split MCAP bags of RECORDED_TOPICS under
-<record_dir>/<rig>/<session>/, see docs/bags.md). Later nodes of the rig (gait) are added as further
-actions in the same namespace (see RIG_NODES).
+<record_dir>/<rig>/<session>/, see docs/bags.md). `gait:=true` (default) adds gait_node:
+/<rig>/gait_events and /<rig>/running_metrics from the runner's keypoints (docs/gait.md).
 """
 import time
 
@@ -38,7 +38,10 @@ ARGUMENTS = {
     "record_split_duration": ("60.0", "seconds per split bag"),
     "subject": ("", "subject id stored in every split's metadata"),
     "trial": ("", "trial name stored in every split's metadata"),
-    "belt_speed_mps": ("", "treadmill belt speed (m/s) stored in every split's metadata"),
+    "belt_speed_mps": ("", "treadmill belt speed (m/s) stored in every split's metadata; also gait_node's "
+                       "belt speed while no `belt_speed` topic publishes"),
+    "gait": ("true", "run gait_node on the runner's keypoints (gait_events, running_metrics)"),
+    "runner_height_m": ("0.0", "runner height in m for gait_node's scale (0: unknown)"),
 }
 RECORDED_TOPICS = ["image", "camera_info", "keypoints", "keypoints/info", "/diagnostics"]
 
@@ -74,5 +77,13 @@ def generate_launch_description():
                      **{key: LaunchConfiguration(key) for key in ("subject", "trial", "belt_speed_mps")}}],
         remappings=[("image", camera_topic)],
     )
-    rig_nodes = [camera, pose, recorder]  # RIG_NODES: the gait node joins here
+    gait = Node(
+        package="rhpnet", executable="gait_node", name="gait_node", namespace=rig, output="screen",
+        condition=IfCondition(LaunchConfiguration("gait")),
+        # Plain strings: gait_node reads numbers given as text, "" as unknown (play_launch does not
+        # evaluate PythonExpression inside parameters).
+        parameters=[{"belt_speed_mps": LaunchConfiguration("belt_speed_mps"),
+                     "runner_height_m": LaunchConfiguration("runner_height_m")}],
+    )
+    rig_nodes = [camera, pose, recorder, gait]  # RIG_NODES
     return LaunchDescription(declared + rig_nodes)

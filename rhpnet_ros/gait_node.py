@@ -58,8 +58,7 @@ PARAMETERS = {
 class GaitNode(Node):
     def __init__(self) -> None:
         super().__init__("gait_node")
-        self.p = {name: self.declare_parameter(name, default, ParameterDescriptor(description=text, read_only=True)).value
-                  for name, (default, text) in PARAMETERS.items()}
+        self.p = {name: self.parameter(name, default, text) for name, (default, text) in PARAMETERS.items()}
         p = self.p
         self.settings = GaitSettings(  # validates facing/near_side/mode/fps/height
             fps=p["fps"] or None, runner_height_m=p["runner_height_m"] or None,
@@ -91,6 +90,19 @@ class GaitNode(Node):
         self.worker.start()
         self.get_logger().info(f"following {'track ' + str(p['track_id']) if p['track_id'] >= 0 else 'the largest tracked person'} "
                                f"on {self.resolve_topic_name('keypoints')}; {p['window_s']:g} s window every {p['hop_s']:g} s")
+
+    def parameter(self, name: str, default, description: str):
+        """A read-only parameter. Numbers may also come as text (launch arguments) or as an int for a
+        float; "" means the default (e.g. an unknown belt speed)."""
+        numeric = isinstance(default, (int, float)) and not isinstance(default, bool)
+        value = self.declare_parameter(name, default, ParameterDescriptor(
+            description=description, read_only=True, dynamic_typing=numeric)).value
+        if not numeric or isinstance(value, type(default)):
+            return value
+        try:
+            return default if value in ("", None) else type(default)(float(value))
+        except (TypeError, ValueError):
+            raise ValueError(f"parameter {name}={value!r}; expected a number like {default!r}") from None
 
     # ------------------------------------------------------------------ input
     def on_belt_speed(self, msg: Float32) -> None:

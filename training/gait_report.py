@@ -1,8 +1,9 @@
 """`rhpnet gait-report SOURCE --output DIR`: a runner's gait events, metrics and findings as a report.
 
 SOURCE is a bag (folder, split DIR, .mcap or .db3) with a Keypoints topic — or only camera images,
-then the pose pipeline runs first —, a video file (pose pipeline first, following the runner:
-target "longest"), or a `keypoints.json` written by `rhpnet predict`. The runner's keypoint track goes
+then the pose pipeline runs first —, a video file (pose pipeline first), or a `keypoints.json` written
+by `rhpnet predict`. The runner is the tracked person whose gait analysis finds the most strides
+(`choose_runner`), unless --track-id names one. The runner's keypoint track goes
 through `rhpnet_core.gait.analyze` (the code the live gait_node runs) and `write_report` writes
 DIR/metrics.json, DIR/events.csv, the PNG plots and a self-contained DIR/report.html.
 """
@@ -39,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="camera frame rate; needed for a keypoints.json without timestamps")
     parser.add_argument("--topic", default=None, help="bag topic (Keypoints, or camera images) to read")
     parser.add_argument("--track-id", type=int, default=None,
-                        help="follow this tracker id (default: the person tracked longest)")
+                        help="follow this tracker id (default: the tracked person with the most strides)")
     parser.add_argument("--min-track-s", type=float, default=2.0,
                         help="fail when no person is tracked for longer than this (s)")
     pose = parser.add_argument_group("pose pipeline (videos and image-only bags)")
@@ -66,24 +67,40 @@ class PersonObservations:
         for key, person in zip(track_keys, keypoints):
             self.tracks[int(key)].append((stamp_s, np.asarray(person, dtype=np.float64)))
 
-    def runner(self, track_id: int | None, min_track_s: float, source: str) -> KeypointTrack:
-        """The chosen person's track: `track_id`, else the one followed longest (then most frames)."""
-        def span(samples: list) -> float:
-            return samples[-1][0] - samples[0][0]
-
-        if track_id is not None:
-            if track_id not in self.tracks:
-                raise ValueError(f"track id {track_id} not in {source}; tracked ids: "
-                                 f"{', '.join(map(str, sorted(self.tracks))) or 'none'}")
-            key = track_id
-        elif self.tracks:
-            key = max(self.tracks, key=lambda k: (span(self.tracks[k]), len(self.tracks[k])))
-        if not self.tracks or span(self.tracks[key]) <= min_track_s:
-            longest = max((span(s) for s in self.tracks.values()), default=0.0)
-            raise ValueError(f"no person tracked for more than {min_track_s:g} s in {source} "
-                             f"(longest track {longest:.1f} s over {self.frames} frames)")
+    def track(self, key: int) -> KeypointTrack:
         samples = sorted(self.tracks[key], key=lambda s: s[0])
         return KeypointTrack(np.array([s[0] for s in samples]), np.stack([s[1] for s in samples]), int(key))
+
+
+def choose_runner(observations: PersonObservations, track_id: int | None, min_track_s: float, source: str,
+                  settings: GaitSettings) -> tuple[GaitAnalysis, KeypointTrack, str]:
+    """The runner: `track_id` if given, else — among persons tracked for more than `min_track_s` — the
+    one whose analysis finds the most accepted strides (then the longest tracked): the person who
+    runs, not the one seen first (a bystander can be tracked before a runner crossing the frame).
+    Returns their analysis, track and a note naming the candidates."""
+    def span(key: int) -> float:
+        samples = observations.tracks[key]
+        return max(s[0] for s in samples) - min(s[0] for s in samples)
+
+    if track_id is not None:
+        if track_id not in observations.tracks:
+            raise ValueError(f"track id {track_id} not in {source}; tracked ids: "
+                             f"{', '.join(map(str, sorted(observations.tracks))) or 'none'}")
+        candidates = [track_id]
+    else:
+        candidates = [key for key in observations.tracks if span(key) > min_track_s]
+    if not candidates or span(candidates[0]) <= min_track_s:
+        longest = max((span(k) for k in observations.tracks), default=0.0)
+        raise ValueError(f"no person tracked for more than {min_track_s:g} s in {source} "
+                         f"(longest track {longest:.1f} s over {observations.frames} frames)")
+    results = {key: analyze(observations.track(key), settings) for key in candidates}
+
+    def evidence(key: int) -> tuple[int, float]:
+        return sum(s.accepted for s in results[key].strides), span(key)
+
+    best = max(candidates, key=evidence)
+    note = "; ".join(f"track {key}: {span(key):.1f} s, {evidence(key)[0]} accepted strides" for key in sorted(candidates))
+    return results[best], observations.track(best), f"persons tracked > {min_track_s:g} s: {note}"
 
 
 def add_frames(observations: PersonObservations,
@@ -134,11 +151,12 @@ def from_predictions_json(path: Path, fps: float | None) -> PersonObservations:
 
 def pose_frames(frames: Iterable[tuple[float, np.ndarray]], args: argparse.Namespace,
                 observations: PersonObservations, total: int | None) -> None:
-    """Run the pose pipeline (target "longest": the runner) over (stamp_s, RGB frame) pairs."""
+    """Run the pose pipeline over (stamp_s, RGB frame) pairs. Every person is kept (target "all"):
+    `choose_runner` picks the runner from their gait afterwards."""
     from rhpnet_core.pipeline import build_pipeline
 
     pipeline = build_pipeline(args.estimator, args.checkpoint, args.backend, args.device,
-                              detector_imgsz=args.detector_imgsz, target="longest")
+                              detector_imgsz=args.detector_imgsz, target="all")
     observations.model = pipeline.model_name
     for stamp_s, rgb in tqdm(frames, desc="pose", unit="frame", total=total):
         observations.frame_size_wh = (rgb.shape[1], rgb.shape[0])
@@ -252,8 +270,8 @@ def is_bag(path: Path) -> bool:
         (path / "metadata.yaml").exists() or any(p.suffix in BAG_SUFFIXES for p in path.rglob("*"))))
 
 
-def load(args: argparse.Namespace) -> tuple[KeypointTrack, PersonObservations, FrameLookup | None]:
-    """The runner's KeypointTrack from SOURCE, what was seen, and a frame lookup (None without images)."""
+def load(args: argparse.Namespace) -> tuple[PersonObservations, FrameLookup | None]:
+    """Every tracked person of SOURCE and a frame lookup (None without images)."""
     source = Path(args.source)
     if not source.exists():
         raise FileNotFoundError(f"gait-report source '{source}' does not exist")
@@ -266,7 +284,7 @@ def load(args: argparse.Namespace) -> tuple[KeypointTrack, PersonObservations, F
         observations, frame_at = from_bag(source, args)
     else:
         observations, frame_at = from_video(source, args)
-    return observations.runner(args.track_id, args.min_track_s, str(source)), observations, frame_at
+    return observations, frame_at
 
 
 def summary(analysis: GaitAnalysis) -> str:
@@ -279,13 +297,11 @@ def summary(analysis: GaitAnalysis) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    track, observations, frame_at = load(args)
+    observations, frame_at = load(args)
     settings = GaitSettings(fps=None if args.frame_step > 1 else args.fps, belt_speed_mps=args.belt_speed,
                             runner_height_m=args.runner_height)
-    analysis = analyze(track, settings)
-    notes = [f"{len(observations.tracks)} tracked persons, following track {track.track_id}"]
-    if args.frame_step > 1:
-        notes.append(f"every {args.frame_step}th frame processed")
+    analysis, track, note = choose_runner(observations, args.track_id, args.min_track_s, str(args.source), settings)
+    notes = [note] + ([f"every {args.frame_step}th frame processed"] if args.frame_step > 1 else [])
     context = ReportContext(source=str(args.source), frame_size_wh=observations.frame_size_wh,
                             n_frames=len(track), model=observations.model, notes=notes)
     paths = write_report(analysis, args.output, context, frame_at)

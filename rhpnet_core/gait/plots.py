@@ -130,9 +130,10 @@ def plot_trends(analysis: GaitAnalysis, path: Path) -> Path:
 
 
 def representative_stride(analysis: GaitAnalysis) -> Stride | None:
-    """The near-side accepted stride whose contact time is the median one (ties: earliest)."""
+    """The near-side accepted stride whose contact time is the median one (ties: earliest); else any
+    accepted, else any detected stride; None without strides."""
     strides = accepted_strides(analysis, analysis.near_side) if analysis.near_side else []
-    strides = strides or [s for s in analysis.strides if s.accepted]
+    strides = strides or [s for s in analysis.strides if s.accepted] or list(analysis.strides)
     if not strides:
         return None
     contact = np.array([s.to_s - s.ic_s for s in strides])
@@ -145,12 +146,16 @@ def plot_snapshots(analysis: GaitAnalysis, path: Path, frame_at: FrameLookup | N
     stride = representative_stride(analysis)
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.6), dpi=DPI, constrained_layout=True)
     series = analysis.series
-    if stride is None or series is None:
+    if series is None or not len(series.times_s):
         for ax in axes:
             ax.axis("off")
-        axes[1].text(0.5, 0.5, "no accepted stride to show", ha="center", va="center", transform=axes[1].transAxes)
+        axes[1].text(0.5, 0.5, "no usable keypoints", ha="center", va="center", transform=axes[1].transAxes)
         return _save(fig, path)
-    moments = (("contact", stride.ic_s), ("mid-stance", 0.5 * (stride.ic_s + stride.to_s)), ("toe-off", stride.to_s))
+    if stride is not None:
+        moments = (("contact", stride.ic_s), ("mid-stance", 0.5 * (stride.ic_s + stride.to_s)), ("toe-off", stride.to_s))
+    else:  # no stride: show who was analysed, at a quarter, half and three quarters of the track
+        moments = tuple(("no stride", float(np.quantile(series.times_s, q))) for q in (0.25, 0.5, 0.75))
+    side = stride.side if stride is not None else analysis.near_side or "right"
     for ax, (label, time_s) in zip(axes, moments):
         index = int(np.argmin(np.abs(series.times_s - time_s)))
         points = series.keypoints_px[index]
@@ -166,8 +171,8 @@ def plot_snapshots(analysis: GaitAnalysis, path: Path, frame_at: FrameLookup | N
                 ax.plot(points[[a, b], 0], points[[a, b], 1], "-", lw=3,
                         color=SIDE_COLOURS.get(side, "#ffbf00"))
         ax.plot(points[:, 0], points[:, 1], "o", ms=4, color="white", mec="black")
-        knee = series.angles_deg.get(f"knee_flexion_deg_{stride.side}")
-        knee_text = f", {stride.side} knee {knee[index]:.0f}°" if knee is not None and np.isfinite(knee[index]) else ""
+        knee = series.angles_deg.get(f"knee_flexion_deg_{side}")
+        knee_text = f", {side} knee {knee[index]:.0f}°" if knee is not None and np.isfinite(knee[index]) else ""
         ax.set_title(f"{label} (t = {series.times_s[index]:.2f} s){knee_text}", fontsize=10)
         ax.set_xlim(x0, x1)
         ax.set_ylim(y1, y0)  # image y down

@@ -1,0 +1,89 @@
+"""Open a gait report in headless Chromium (Debian's `chromium`) as a person would: screenshot and DOM.
+
+    .venv/bin/python tools/gait_report_screenshot.py            # regenerates docs/gait_report.png
+
+The README's screenshot is a report of the synthetic treadmill runner (tests/gait_synth.py: 176 spm,
+3 m/s belt, 30 fps, 1 px keypoint noise) written by `rhpnet gait-report` from a `rhpnet predict`-style
+keypoints.json; tests/test_gait_report.py uses the two Chromium helpers on its own reports.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _run(args: list[str], timeout_s: float) -> subprocess.CompletedProcess:
+    browser = chromium()
+    if browser is None:
+        raise FileNotFoundError("chromium not found (Debian package `chromium`, installed by make setup)")
+    with tempfile.TemporaryDirectory(prefix="rhpnet-chromium-") as profile:
+        # --no-sandbox: root in containers has no user namespaces; the page is our own local file.
+        return subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                               f"--user-data-dir={profile}", *args], capture_output=True, text=True,
+                              timeout=timeout_s, check=True)
+
+
+def screenshot(html: Path, png: Path, width: int = 1280, height: int = 4200, timeout_s: float = 120.0) -> np.ndarray:
+    """Render `html` at width x height CSS px into `png`; returns the BGR image (H, W, 3)."""
+    _run([f"--screenshot={png}", f"--window-size={width},{height}", Path(html).resolve().as_uri()], timeout_s)
+    image = cv2.imread(str(png), cv2.IMREAD_COLOR)
+    if image is None:
+        raise RuntimeError(f"chromium wrote no readable screenshot {png}")
+    return image
+
+
+def dump_dom(html: Path, timeout_s: float = 120.0) -> str:
+    """The DOM Chromium built from `html` (after parsing and layout)."""
+    return _run(["--dump-dom", Path(html).resolve().as_uri()], timeout_s).stdout
+
+
+def synthetic_predictions(path: Path, duration_s: float = 14.0, seed: int = 3) -> Path:
+    """A `rhpnet predict` keypoints.json (video-style: timestamp_s, untracked) of the synthetic runner."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from gait_synth import Corruption, RunnerParams, make_run
+
+    run = make_run(RunnerParams(fps=30.0, duration_s=duration_s), Corruption(noise_px=1.0, seed=seed))
+    entries = []
+    for index, (time_s, keypoints) in enumerate(zip(run.times_s, run.keypoints)):
+        (x0, y0), (x1, y1) = np.nanmin(keypoints[:, :2], axis=0), np.nanmax(keypoints[:, :2], axis=0)
+        entries.append({"image_id": index, "category_id": 1, "score": 0.9, "track_id": -1,
+                        "timestamp_s": float(time_s), "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
+                        "keypoints": np.nan_to_num(keypoints).round(3).reshape(-1).tolist()})
+    path.write_text(json.dumps(entries))
+    return path
+
+
+def main() -> int:
+    from training.cli import main as rhpnet
+
+    with tempfile.TemporaryDirectory(prefix="rhpnet-gait-shot-") as tmp:
+        tmp = Path(tmp)
+        predictions = synthetic_predictions(tmp / "keypoints.json")
+        code = rhpnet(["gait-report", str(predictions), "--output", str(tmp / "report"), "--belt-speed", "3.0",
+                       "--runner-height", "1.75"])
+        if code:
+            return code
+        image = screenshot(tmp / "report" / "report.html", tmp / "shot.png", width=1200, height=1500)
+    # The top of the report (status, headline numbers, first findings), half size: a small README image.
+    small = cv2.resize(image[:1500], (600, 750), interpolation=cv2.INTER_AREA)
+    out = REPO / "docs" / "gait_report.png"
+    cv2.imwrite(str(out), small, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    print(f"wrote {out} ({out.stat().st_size // 1024} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
