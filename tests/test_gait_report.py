@@ -119,6 +119,50 @@ def test_no_runner_is_a_clear_error(tmp_path, capsys):
     assert not (tmp_path / "report" / "report.html").exists()
 
 
+def test_bag_with_keypoints_and_images(tmp_path):
+    """A rig recording (MCAP): tracked Keypoints of the runner and a passer-by, JPEG camera frames."""
+    from rosbags.rosbag2 import StoragePlugin, Writer
+
+    from rhpnet_core.bags import KEYPOINTS_TYPE, project_typestore
+    from rhpnet_core.keypoints import COCO_KEYPOINT_NAMES
+
+    store = project_typestore()
+    t = store.types
+    run = make_run(RunnerParams(fps=30.0, duration_s=12.0), Corruption(noise_px=1.0, seed=2))
+    stamp0_ns = 1_700_000_000_000_000_000
+    green = cv2.imencode(".jpg", np.full((720, 1280, 3), (40, 200, 40), np.uint8))[1].reshape(-1)
+    passer_by = np.column_stack([np.full(17, 50.0), 40 + 5 * np.arange(17), np.full(17, 0.8)])
+    with Writer(tmp_path / "bag", version=9, storage_plugin=StoragePlugin.MCAP) as writer:
+        keypoints_conn = writer.add_connection("/rig1/keypoints", KEYPOINTS_TYPE, typestore=store)
+        image_conn = writer.add_connection("/rig1/image/compressed", "sensor_msgs/msg/CompressedImage",
+                                           typestore=store)
+        for time_s, runner in zip(run.times_s, run.keypoints):
+            ns = stamp0_ns + int(round(time_s * 1e9))
+            stamp = t["builtin_interfaces/msg/Time"](sec=ns // 10**9, nanosec=ns % 10**9)
+            header = t["std_msgs/msg/Header"](stamp=stamp, frame_id="rig1_camera")
+            persons = []
+            for track_id, kp in ((3, runner), (8, passer_by)):
+                (x0, y0), (x1, y1) = np.nanmin(kp[:, :2], axis=0), np.nanmax(kp[:, :2], axis=0)
+                points = [t["rhpnet/msg/Keypoint"](x=float(x), y=float(y), score=float(c)) for x, y, c in np.nan_to_num(kp)]
+                persons.append(t["rhpnet/msg/PersonKeypoints"](
+                    track_id=track_id, score=0.9, box_x=float(x0), box_y=float(y0), box_width=float(x1 - x0),
+                    box_height=float(y1 - y0), keypoints=points))
+            msg = t[KEYPOINTS_TYPE](header=header, image_width=1280, image_height=720,
+                                    keypoint_names=list(COCO_KEYPOINT_NAMES), model="synthetic", persons=persons)
+            writer.write(keypoints_conn, ns, store.serialize_cdr(msg, KEYPOINTS_TYPE))
+            image = t["sensor_msgs/msg/CompressedImage"](header=header, format="bgr8; jpeg compressed bgr8", data=green)
+            writer.write(image_conn, ns, store.serialize_cdr(image, "sensor_msgs/msg/CompressedImage"))
+    out = tmp_path / "report"
+    assert rhpnet(["gait-report", str(tmp_path / "bag"), "--output", str(out), "--belt-speed", "3.0"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    reference = analyze(KeypointTrack(stamp0_ns * 1e-9 + run.times_s, run.keypoints), GaitSettings(belt_speed_mps=3.0))
+    assert metrics["track_id"] == 3 and metrics["valid"]
+    assert metrics["cadence_spm"]["value"] == pytest.approx(reference.metrics["cadence_spm"].value, rel=1e-4)
+    assert metrics["input"]["frame_size_wh"] == [1280, 720]
+    snapshots = cv2.imread(str(out / "snapshots.png"))
+    assert colour_pixels(snapshots, (40, 200, 40), tolerance=25) > 10_000  # drawn on the camera frames
+
+
 def render(out: Path) -> tuple[np.ndarray, str]:
     if browser.chromium() is None:
         pytest.skip("chromium not installed (Debian package `chromium`)")
