@@ -187,6 +187,17 @@ def test_walking_is_detected():
     json.dumps(analysis.to_json(), allow_nan=False)
 
 
+@pytest.mark.parametrize("walking", [True, False])
+def test_few_strides_fall_back_to_double_support(walking):
+    """3 s windows hold < 3 strides with events: both feet down together decides (pelvis-relative)."""
+    params = walking_params(fps=30.0, duration_s=3.0) if walking else replace(PARAM_SETS["base"], fps=30.0,
+                                                                              duration_s=2.5)
+    _, analysis = run_case(params, replace(NOISY, seed=2))
+    assert sum(s.accepted for s in analysis.strides if s.side == analysis.near_side) < 3
+    assert analysis.walking_detected is walking
+    assert (analysis.double_support_ratio > 0.3) is walking
+
+
 def test_running_is_not_walking():
     _, analysis = run_case(replace(PARAM_SETS["slow-long"], fps=30.0, duration_s=10.0))
     assert not analysis.walking_detected

@@ -7,7 +7,10 @@ import numpy as np
 import pytest
 from gait_synth import Corruption, RunnerParams, make_run
 
+from rhpnet_core.gait import GaitSettings
 from rhpnet_core.gait.signal import apply_swap, fill_gaps, gate, hampel, lowpass, resample, unswap_legs
+
+SWAP_COST = GaitSettings().swap_cost_leg_lengths
 
 
 def test_gate_blanks_low_scores_and_weak_frames():
@@ -73,7 +76,7 @@ def test_unswap_restores_swapped_frames(seed):
     params = RunnerParams(fps=30.0, duration_s=10.0)
     run = make_run(params, Corruption(noise_px=2.0, swap_rate=0.03, seed=seed))
     _, res = resample(run.times_s, gate(run.keypoints, 0.3, 0.3, 0.5), params.fps)
-    found = unswap_legs(res[..., :2], params.leg_length_m * params.px_per_m, 0.5)
+    found = unswap_legs(res[..., :2], params.leg_length_m * params.px_per_m, SWAP_COST)
     assert found[run.swapped].mean() >= 0.98
     assert (found & ~run.swapped).sum() <= 2
 
@@ -81,7 +84,7 @@ def test_unswap_restores_swapped_frames(seed):
 def test_unswap_introduces_no_swap_on_clean_data():
     params = RunnerParams(fps=60.0, duration_s=10.0)
     run = make_run(params)
-    found = unswap_legs(run.keypoints[..., :2], params.leg_length_m * params.px_per_m, 0.5)
+    found = unswap_legs(run.keypoints[..., :2], params.leg_length_m * params.px_per_m, SWAP_COST)
     assert not found.any()
     swapped = apply_swap(run.keypoints, np.ones(len(run.keypoints), dtype=bool))
     assert np.array_equal(swapped[:, 15], run.keypoints[:, 16])
@@ -93,5 +96,5 @@ def test_unswap_survives_a_swap_ending_inside_a_gap():
     kp = run.keypoints.copy()
     kp[60:70] = apply_swap(kp[60:70], np.ones(10, dtype=bool))
     kp[68:72, 11:17, :2] = np.nan  # the model's labels return while the legs are missing
-    found = unswap_legs(kp[..., :2], params.leg_length_m * params.px_per_m, 0.5)
+    found = unswap_legs(kp[..., :2], params.leg_length_m * params.px_per_m, SWAP_COST)
     assert found[60:68].all() and not found[75:].any()

@@ -19,7 +19,9 @@ from rhpnet_core.gait.metrics import SideQuality, Summarizer
 from rhpnet_core.gait.signal import (
     LIMB_KEYPOINTS, apply_swap, collapsed_frames, fill_gaps, gate, hampel, lowpass, resample, unswap_legs,
 )
-from rhpnet_core.gait.strides import Step, candidate_strides, check_alternation, is_walking, steps_from
+from rhpnet_core.gait.strides import (
+    Step, candidate_strides, check_alternation, double_support_ratio, is_walking, steps_from,
+)
 from rhpnet_core.gait.types import (
     METRICS, SIDE_ANGLES, SIDES, GaitAnalysis, GaitEvent, GaitSeries, GaitSettings, KeypointTrack, Metric, Stride,
 )
@@ -121,7 +123,9 @@ def analyze(track: KeypointTrack, settings: GaitSettings | None = None) -> GaitA
 
     far_assessable = far_fraction >= settings.far_side_min_valid_fraction
     strides = {s: candidate_strides(s, events[s], stride_s, gap_at) for s in SIDES}
-    walking = is_walking(strides[near])
+    pel_a = rig.pelvis(xy_a)
+    double_support = double_support_ratio(tuple(xy_a[:, rig.LEG[s][2], 1] - pel_a[:, 1] for s in SIDES), leg_near)
+    walking = is_walking(strides[near], double_support)
     if far_assessable:
         for s in SIDES:
             check_alternation(strides[s], events["left" if s == "right" else "right"], walking)
@@ -130,12 +134,12 @@ def analyze(track: KeypointTrack, settings: GaitSettings | None = None) -> GaitA
         events[far] = SideEvents(np.zeros(0), np.zeros(0), events[far].stance)
     return _finish(**base, events=events, strides=strides[near] + strides[far], walking=walking, reason="",
                    xy_a=xy_a, xy_e=xy_e, scores=scores, far_fraction=far_fraction, missing=still_missing,
-                   stride_s=stride_s)
+                   stride_s=stride_s, double_support=double_support)
 
 
 def _finish(*, track, settings, fps, grid, roll, facing, facing_quality, near, mirrored, overground, swapped,
             interp, series, leg_px, events, strides, walking, reason, xy_a, xy_e, scores, far_fraction, missing,
-            stride_s=None) -> GaitAnalysis:
+            stride_s=None, double_support=None) -> GaitAnalysis:
     far = "left" if near == "right" else "right"
     far_assessable = far_fraction >= settings.far_side_min_valid_fraction
     accepted = {s: [st for st in strides if st.side == s and st.accepted] for s in SIDES}
@@ -185,7 +189,8 @@ def _finish(*, track, settings, fps, grid, roll, facing, facing_quality, near, m
         mode="overground" if overground else "treadmill", fps=fps, scale_px_per_m=scale, scale_source=scale_source,
         scale_consistency=consistency, leg_length_px=leg_px, roll_deg=roll, swap_corrections=swap_corrections,
         interp_fraction=float(leg_samples.mean()), start_s=float(track.times_s[0]), end_s=float(track.times_s[-1]),
-        track_id=track.track_id, series=series, cadence_spectral_spm=120.0 / stride_s if stride_s else None)
+        track_id=track.track_id, series=series, cadence_spectral_spm=120.0 / stride_s if stride_s else None,
+        double_support_ratio=double_support)
 
 
 def _metrics(summ: Summarizer, settings: GaitSettings, accepted: dict[str, list[Stride]], steps: list[Step],

@@ -13,8 +13,8 @@ from scipy.signal import butter, sosfiltfilt
 
 LEG_PAIRS: tuple[tuple[int, int], ...] = ((11, 12), (13, 14), (15, 16))  # hip, knee, ankle (L, R)
 LIMB_KEYPOINTS: tuple[int, ...] = (7, 8, 9, 10, 13, 14, 15, 16)  # elbows, wrists, knees, ankles
-BUTTERWORTH_DOUBLE_PASS = 0.802
-EXCHANGED_COST_PER_FRAME = 0.02  # leg lengths; see unswap_legs  # Winter: cut-off correction for a 2nd-order filter run twice
+BUTTERWORTH_DOUBLE_PASS = 0.802  # Winter: cut-off correction for a 2nd-order filter run twice
+EXCHANGED_FRAMES_PER_SWITCH = 25  # 25 exchanged frames cost as much as one label change; see unswap_legs
 
 
 def gate(keypoints: np.ndarray, min_score: float, min_valid_fraction: float, min_mean_score: float) -> np.ndarray:
@@ -54,7 +54,7 @@ def unswap_legs(xy: np.ndarray, leg_px: float, cost_per_switch: float) -> np.nda
     Viterbi over the label state (kept / exchanged) with a constant-velocity prediction from the two
     previous frames (second-order chain: the state is the pair of consecutive labels). Emission cost =
     summed distance, in leg lengths, of hip, knee and ankle from their prediction; `cost_per_switch`
-    (leg lengths) per label change, EXCHANGED_COST_PER_FRAME per exchanged frame.
+    (leg lengths) per label change, 1/EXCHANGED_FRAMES_PER_SWITCH of that per exchanged frame.
     """
     n = len(xy)
     if n < 3:
@@ -74,7 +74,7 @@ def unswap_legs(xy: np.ndarray, leg_px: float, cost_per_switch: float) -> np.nda
     # The chain sees label *changes* only (a consistently exchanged track costs the same), so a return
     # to the model's labels hidden in a gap would leave the rest exchanged: a small per-frame cost for
     # the exchanged state pulls it back without evidence, and is outweighed by any real jump.
-    cost[:, :, :, 1] += EXCHANGED_COST_PER_FRAME
+    cost[:, :, :, 1] += cost_per_switch / EXCHANGED_FRAMES_PER_SWITCH
     switch = cost_per_switch * np.array([[0.0, 1.0], [1.0, 0.0]])
     # best[a, b]: cheapest path ending with labels a (t-1), b (t).
     best = switch.copy()

@@ -101,7 +101,7 @@ class GaitSettings:
     min_keypoint_score: float = 0.3
     min_frame_valid_fraction: float = 0.3
     min_frame_mean_score: float = 0.5
-    swap_cost_leg_lengths: float = 0.5
+    swap_cost_leg_lengths: float = 1.0  # spec: 0.5; see docs/gait.md
     hampel_window_s: float = 0.1
     hampel_sigmas: float = 3.0
     max_gap_limb_s: float = 0.10
@@ -240,8 +240,9 @@ class GaitAnalysis:
     events: every IC/TO detected, time-ordered (accepted and rejected; see GaitEvent.accepted).
     strides: per-leg strides (IC -> TO -> next IC), accepted and rejected.
     rejected_strides: candidate strides that failed the alternation/gap checks.
-    walking_detected: duty factor >= 0.5 or no flight phase in most strides (not running: running
-        metrics are still computed but findings must be suppressed).
+    walking_detected: duty factor >= 0.5 in most strides, or with fewer than 3 strides both feet often
+        down together (double_support_ratio > 0.3) (not running: running metrics are still computed
+        but findings must be suppressed).
     valid: the window as a whole is usable (enough accepted strides on the near side, a runner
         found, facing decided); reason says why not.
     facing: "left"/"right"/"" (undecided); facing_quality: "rig" (from settings), "high" (two cues
@@ -254,6 +255,8 @@ class GaitAnalysis:
     track_id: from the input track. series: per-frame signals (None when no frame survived gating).
     cadence_spectral_spm: 120 / stride period from the spectrum of the ankle reach (0.6-1.9 Hz), the
         spec's cross-check of the event cadence (independent of events; None without a rhythm).
+    double_support_ratio: P(both ankles low) / P(one ankle low), pelvis-relative: ~0 running (flight),
+        ~0.6 walking; decides walking_detected when fewer than 3 strides have events.
     """
 
     metrics: dict[str, Metric]
@@ -281,6 +284,7 @@ class GaitAnalysis:
     track_id: int = -1
     series: GaitSeries | None = None
     cadence_spectral_spm: float | None = None
+    double_support_ratio: float | None = None
 
     def final_events(self, margin_s: float = 0.5) -> list[GaitEvent]:
         """Events at least `margin_s` before the window end: final in a sliding-window live analysis
@@ -301,6 +305,7 @@ class GaitAnalysis:
             "interp_fraction": _finite(self.interp_fraction), "rejected_strides": self.rejected_strides,
             "accepted_strides": {side: sum(s.accepted and s.side == side for s in self.strides) for side in SIDES},
             "n_events": len(self.events), "cadence_spectral_spm": _finite(self.cadence_spectral_spm),
+            "double_support_ratio": _finite(self.double_support_ratio),
         }
         for name, metric in self.metrics.items():
             out[name] = metric.to_json()
