@@ -42,6 +42,8 @@ ARGUMENTS = {
                        "belt speed while no `belt_speed` topic publishes"),
     "gait": ("true", "run gait_node on the runner's keypoints (gait_events, running_metrics)"),
     "runner_height_m": ("0.0", "runner height in m for gait_node's scale (0: unknown)"),
+    "gait_window_s": ("10.0", "gait_node's analysis window in s of message time"),
+    "camera_fps": ("0.0", "camera frame rate in Hz, gait_node's resampling grid (0: from the stamps)"),
 }
 RECORDED_TOPICS = ["image", "camera_info", "keypoints", "keypoints/info", "/diagnostics"]
 
@@ -83,7 +85,8 @@ def generate_launch_description():
         # Plain strings: gait_node reads numbers given as text, "" as unknown (play_launch does not
         # evaluate PythonExpression inside parameters).
         parameters=[{"belt_speed_mps": LaunchConfiguration("belt_speed_mps"),
-                     "runner_height_m": LaunchConfiguration("runner_height_m")}],
+                     "runner_height_m": LaunchConfiguration("runner_height_m"),
+                     "window_s": LaunchConfiguration("gait_window_s"), "fps": LaunchConfiguration("camera_fps")}],
     )
     rig_nodes = [camera, pose, recorder, gait]  # RIG_NODES
     return LaunchDescription(declared + rig_nodes)
