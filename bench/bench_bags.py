@@ -64,7 +64,8 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS_PER_S
 
 
-def record_case(node, kind: str, rate_hz: float, seconds: float, payloads: list[bytes], out: Path) -> dict:
+def record_case(node, kind: str, rate_hz: float, seconds: float, payloads: list[bytes], out: Path,
+                compression: str) -> dict:
     from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import CompressedImage, Image
 
@@ -72,7 +73,8 @@ def record_case(node, kind: str, rate_hz: float, seconds: float, payloads: list[
     qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10, reliability=ReliabilityPolicy.RELIABLE)
     publisher = node.create_publisher(Image if kind == "raw" else CompressedImage, topic, qos)
     child = subprocess.Popen([sys.executable, "-m", "training.cli", "record", "--output", str(out), "--topics", topic,
-                              "--split-duration", "0"], cwd=ROOT, stderr=subprocess.DEVNULL)
+                              "--split-duration", "0", "--compression", compression], cwd=ROOT,
+                             stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         while publisher.get_subscription_count() == 0 and time.monotonic() < deadline:
@@ -99,9 +101,9 @@ def record_case(node, kind: str, rate_hz: float, seconds: float, payloads: list[
             "images_per_s": recorded / wall, "mb_per_s": megabytes / wall, "recorder_cpu_share": cpu / wall}
 
 
-def storage_only(kind: str, payloads: list[bytes], out: Path, count: int = 150) -> dict:
+def storage_only(kind: str, payloads: list[bytes], out: Path, compression: str, count: int = 150) -> dict:
     msgtype = "sensor_msgs/msg/Image" if kind == "raw" else "sensor_msgs/msg/CompressedImage"
-    recorder = SplitRecorder(out, split_duration_s=0, min_free_mb=1)
+    recorder = SplitRecorder(out, split_duration_s=0, compression=compression, min_free_mb=1)
     recorder.add_topic("/image", msgtype, STORE.generate_msgdef(msgtype, ros_version=2)[0], STORE.hash_rihs01(msgtype))
     start = time.perf_counter()
     for i in range(count):
@@ -117,7 +119,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rates", type=float, nargs="+", default=[30.0, 60.0, 120.0])
-    parser.add_argument("--score-frames", type=int, default=30)
+    parser.add_argument("--compression", default="auto", choices=("auto", "zstd", "none"),
+                        help="recorder chunk compression (auto: zstd for raw, none for JPEG)")
     args = parser.parse_args()
     os.environ.setdefault("ROS_DOMAIN_ID", str(150 + os.getpid() % 50))
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
@@ -126,11 +129,12 @@ def main() -> int:
 
     frames = footage_frames()
     payloads = {kind: [serialized(frames, kind, i) for i in range(len(frames))] for kind in ("raw", "jpeg")}
-    print(f"payload bytes: raw {len(payloads['raw'][0])}, jpeg q90 ~{np.mean([len(p) for p in payloads['jpeg']]):.0f}")
+    print(f"payload bytes: raw {len(payloads['raw'][0])}, jpeg q90 ~{np.mean([len(p) for p in payloads['jpeg']]):.0f}; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory(prefix="bench-bags-") as tmp:
         tmp = Path(tmp)
         for kind in ("raw", "jpeg"):
-            r = storage_only(kind, payloads[kind], tmp / f"storage_{kind}")
+            r = storage_only(kind, payloads[kind], tmp / f"storage_{kind}", args.compression)
             print(f"storage only {kind:4}: {r['images_per_s']:7.1f} images/s {r['mb_per_s']:7.1f} MB/s "
                   f"({r['file_mb_per_image']:.3f} MB on disk per image)")
         rclpy.init()
@@ -138,7 +142,8 @@ def main() -> int:
         print(f"{'kind':5} {'rate Hz':>8} {'published':>9} {'recorded':>8} {'images/s':>9} {'MB/s':>7} {'rec CPU':>8}")
         for rate in args.rates:
             for kind in ("raw", "jpeg"):  # alternate the compared cases within one run
-                r = record_case(node, kind, rate, args.seconds, payloads[kind], tmp / f"rec_{kind}_{rate:g}")
+                r = record_case(node, kind, rate, args.seconds, payloads[kind], tmp / f"rec_{kind}_{rate:g}",
+                                args.compression)
                 print(f"{kind:5} {rate:8.0f} {r['published']:9d} {r['recorded']:8d} {r['images_per_s']:9.1f} "
                       f"{r['mb_per_s']:7.1f} {r['recorder_cpu_share']:8.2f}")
         node.destroy_node()
@@ -151,6 +156,7 @@ def main() -> int:
         seconds = time.perf_counter() - start
         frames_scored = BagReader(bag).topics["/bench/image"].count
         assert result.returncode == 0, result.stderr[-2000:]
+        print(f"load average {os.getloadavg()[0]:.1f}")
         print(f"rhpnet score (yolo-pose, cpu, incl. start-up): {frames_scored} frames in {seconds:.1f} s = "
               f"{frames_scored / seconds:.1f} frames/s")
     return 0
