@@ -253,7 +253,9 @@ def test_short_window_is_published_invalid_with_stride_count():
 def test_malformed_input_raises_naming_the_problem():
     with pytest.raises(ValueError, match=r"\(T, 17, 3\)"):
         KeypointTrack(np.arange(5.0), np.zeros((5, 16, 3)))
-    with pytest.raises(ValueError, match="strictly increasing"):
+    with pytest.raises(ValueError, match="NaN/inf stamps"):
+        KeypointTrack(np.array([0.0, np.nan]), np.zeros((2, 17, 3)))
+    with pytest.raises(ValueError, match="must not decrease"):
         analyze(KeypointTrack(np.r_[np.arange(100.0), 50.0] / 30, np.zeros((101, 17, 3))))
     with pytest.raises(ValueError, match="facing"):
         GaitSettings(facing="up")

@@ -33,9 +33,12 @@ def test_resample_turns_dropped_frames_into_gaps():
     assert np.isfinite(out[[0, 1, 2, 5, 6], :, :2]).all()
 
 
-def test_resample_rejects_non_increasing_times():
-    with pytest.raises(ValueError, match="strictly increasing"):
-        resample(np.array([0.0, 0.1, 0.1]), np.ones((3, 17, 3)), 30.0)
+def test_resample_rejects_decreasing_times_and_keeps_the_later_of_a_shared_stamp():
+    with pytest.raises(ValueError, match="must not decrease"):
+        resample(np.array([0.0, 0.1, 0.05]), np.ones((3, 17, 3)), 30.0)
+    kp = np.stack([np.full((17, 3), v) for v in (1.0, 2.0, 3.0)])
+    _, out = resample(np.array([0.0, 1 / 30, 1 / 30]), kp, 30.0)
+    assert len(out) == 2 and out[1, 0, 0] == 3.0
 
 
 def test_fill_gaps_only_short_interior_gaps():

@@ -34,17 +34,19 @@ def analyze(track: KeypointTrack, settings: GaitSettings | None = None) -> GaitA
     """Analyse one runner's track (offline: the whole recording; live: the node's sliding window).
 
     Never raises on bad data (too short, no runner, all NaN): returns `valid=False` with a reason and
-    None values. Raises ValueError only for malformed inputs (shapes, settings, non-increasing times).
+    None values. Raises ValueError only for malformed inputs (shapes, settings, decreasing times);
+    frames sharing a stamp keep the later one.
     """
     settings = settings or GaitSettings()
     times = track.times_s
     start = float(times[0]) if len(times) else 0.0
     end = float(times[-1]) if len(times) else 0.0
-    if np.any(np.diff(times) <= 0):
-        raise ValueError("KeypointTrack.times_s must be strictly increasing")
+    if np.any(np.diff(times) < 0):
+        raise ValueError("KeypointTrack.times_s must not decrease (sort the frames by stamp)")
     if len(times) < 3 or end - start < MIN_TRACK_S:
         return _invalid(track, settings, f"track spans {end - start:.2f} s; need >= {MIN_TRACK_S} s", 0.0)
-    fps = settings.fps or 1.0 / float(np.median(np.diff(times)))
+    steps = np.diff(times)
+    fps = settings.fps or 1.0 / float(np.median(steps[steps > 0]))
 
     gated = gate(track.keypoints, settings.min_keypoint_score, settings.min_frame_valid_fraction,
                  settings.min_frame_mean_score)

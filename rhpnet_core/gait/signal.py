@@ -36,9 +36,9 @@ def gate(keypoints: np.ndarray, min_score: float, min_valid_fraction: float, min
 def resample(times_s: np.ndarray, keypoints: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
     """Place frames on a uniform grid at `fps` from the first timestamp (nearest slot; a frame the stream
     dropped becomes an all-NaN slot). Returns grid times (N,) and (N, 17, 3) keypoints (score 0 where
-    missing). Two frames in one slot: the later wins (timestamps must increase)."""
-    if len(times_s) and np.any(np.diff(times_s) <= 0):
-        raise ValueError("KeypointTrack.times_s must be strictly increasing")
+    missing). Two frames in one slot (or with one stamp): the later wins. Times must not decrease."""
+    if len(times_s) and np.any(np.diff(times_s) < 0):
+        raise ValueError("KeypointTrack.times_s must not decrease (sort the frames by stamp)")
     slot = np.round((times_s - times_s[0]) * fps).astype(np.int64)
     n = int(slot[-1]) + 1
     grid = times_s[0] + np.arange(n) / fps

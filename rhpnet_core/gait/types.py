@@ -52,8 +52,8 @@ SIDE_ANGLES: tuple[str, ...] = ("knee_flexion_deg", "thigh_angle_deg", "shank_an
 class KeypointTrack:
     """One person's COCO-17 keypoints over time, as the pose pipeline produced them.
 
-    times_s: (T,) strictly increasing timestamps in seconds (any origin; gaps where frames were
-        dropped are expected and become NaN gaps after resampling).
+    times_s: (T,) non-decreasing timestamps in seconds (any origin; gaps where frames were dropped are
+        expected and become NaN gaps after resampling; of frames sharing a stamp the later is used).
     keypoints: (T, 17, 3) x, y in image pixels and score in [0, 1]; NaN x/y allowed (missing).
     track_id: the tracker id of this person (-1 unknown); carried through to the output.
     """
@@ -67,6 +67,8 @@ class KeypointTrack:
         self.keypoints = np.asarray(self.keypoints, dtype=np.float64)
         if self.keypoints.ndim != 3 or self.keypoints.shape[1:] != (17, 3):
             raise ValueError(f"keypoints shape {self.keypoints.shape}; expected (T, 17, 3) COCO-17 x, y, score")
+        if not np.all(np.isfinite(self.times_s)):
+            raise ValueError("KeypointTrack.times_s has NaN/inf stamps; expected finite seconds")
         if len(self.times_s) != len(self.keypoints):
             raise ValueError(f"{len(self.times_s)} timestamps for {len(self.keypoints)} keypoint frames; "
                              "expected one timestamp per frame")
