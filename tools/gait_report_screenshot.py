@@ -50,18 +50,17 @@ def dump_dom(html: Path, timeout_s: float = 120.0) -> str:
     return _run(["--dump-dom", Path(html).resolve().as_uri()], timeout_s).stdout
 
 
-def synthetic_predictions(path: Path, duration_s: float = 14.0, seed: int = 3) -> Path:
-    """A `rhpnet predict` keypoints.json (video-style: timestamp_s, untracked) of the synthetic runner."""
-    sys.path.insert(0, str(REPO / "tests"))
-    from gait_synth import Corruption, RunnerParams, make_run
-
-    run = make_run(RunnerParams(fps=30.0, duration_s=duration_s), Corruption(noise_px=1.0, seed=seed))
+def write_predictions(path: Path, times_s: np.ndarray, keypoints: np.ndarray,
+                      passer_by: np.ndarray | None = None) -> Path:
+    """What `rhpnet predict` writes for a video (image_id, timestamp_s, untracked ids) for a runner's
+    keypoints (T, 17, 3), plus a standing person (17, 3) in every frame when `passer_by` is given."""
     entries = []
-    for index, (time_s, keypoints) in enumerate(zip(run.times_s, run.keypoints)):
-        (x0, y0), (x1, y1) = np.nanmin(keypoints[:, :2], axis=0), np.nanmax(keypoints[:, :2], axis=0)
-        entries.append({"image_id": index, "category_id": 1, "score": 0.9, "track_id": -1,
-                        "timestamp_s": float(time_s), "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
-                        "keypoints": np.nan_to_num(keypoints).round(3).reshape(-1).tolist()})
+    for index, (time_s, runner) in enumerate(zip(times_s, keypoints)):
+        for person in [runner] if passer_by is None else [runner, passer_by]:
+            (x0, y0), (x1, y1) = np.nanmin(person[:, :2], axis=0), np.nanmax(person[:, :2], axis=0)
+            entries.append({"image_id": index, "category_id": 1, "score": 0.9, "track_id": -1,
+                            "timestamp_s": float(time_s), "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
+                            "keypoints": np.nan_to_num(person).round(3).reshape(-1).tolist()})
     path.write_text(json.dumps(entries))
     return path
 
@@ -71,16 +70,23 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="rhpnet-gait-shot-") as tmp:
         tmp = Path(tmp)
-        predictions = synthetic_predictions(tmp / "keypoints.json")
+        sys.path.insert(0, str(REPO / "tests"))
+        from gait_synth import Corruption, RunnerParams, make_run
+
+        run = make_run(RunnerParams(fps=30.0, duration_s=14.0), Corruption(noise_px=1.0, seed=3))
+        predictions = write_predictions(tmp / "keypoints.json", run.times_s, run.keypoints)
         code = rhpnet(["gait-report", str(predictions), "--output", str(tmp / "report"), "--belt-speed", "3.0",
                        "--runner-height", "1.75"])
         if code:
             return code
         image = screenshot(tmp / "report" / "report.html", tmp / "shot.png", width=1200, height=1500)
-    # The top of the report (status, headline numbers, first findings), half size: a small README image.
+    # The top of the report (status, headline numbers, first findings) at half size, 64 colours: a
+    # small README image.
+    from PIL import Image
+
     small = cv2.resize(image[:1500], (600, 750), interpolation=cv2.INTER_AREA)
     out = REPO / "docs" / "gait_report.png"
-    cv2.imwrite(str(out), small, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    Image.fromarray(small[..., ::-1]).quantize(64).save(out, optimize=True)
     print(f"wrote {out} ({out.stat().st_size // 1024} KiB)")
     return 0
 
