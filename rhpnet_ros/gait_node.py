@@ -123,7 +123,10 @@ class GaitNode(Node):
         if self.window.last_message_s is not None and stamp_s < self.window.last_message_s:
             self.gate.reset()  # replay restart: events of the new pass are new
         runner = None
-        if msg.persons and len(msg.keypoint_names) == 17:
+        if msg.persons and len(msg.keypoint_names) != 17:
+            self.get_logger().error(f"the gait analysis needs COCO-17 keypoints; {msg.model} gives "
+                                    f"{len(msg.keypoint_names)}", throttle_duration_sec=10.0)
+        elif msg.persons:
             boxes, _, keypoints, track_ids = keypoints_arrays(msg)
             index = self.follower.pick(stamp_s, track_ids, boxes)
             runner = None if index is None else keypoints[index]

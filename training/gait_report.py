@@ -301,7 +301,7 @@ def run(args: argparse.Namespace) -> int:
     settings = GaitSettings(fps=None if args.frame_step > 1 else args.fps, belt_speed_mps=args.belt_speed,
                             runner_height_m=args.runner_height)
     analysis, track, note = choose_runner(observations, args.track_id, args.min_track_s, str(args.source), settings)
-    notes = [note] + ([f"every {args.frame_step}th frame processed"] if args.frame_step > 1 else [])
+    notes = [note] + ([f"every {args.frame_step}-th frame processed"] if args.frame_step > 1 else [])
     context = ReportContext(source=str(args.source), frame_size_wh=observations.frame_size_wh,
                             n_frames=len(track), model=observations.model, notes=notes)
     paths = write_report(analysis, args.output, context, frame_at)

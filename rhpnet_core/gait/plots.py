@@ -80,7 +80,7 @@ def plot_gait_cycle(analysis: GaitAnalysis, path: Path) -> Path:
 
 
 def stride_series(analysis: GaitAnalysis) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per-stride values over time for the trend plot: name -> (times_s, values)."""
+    """Per-stride values (and the per-frame trunk lean) over time for the trend plot: name -> (times_s, values)."""
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     near = analysis.near_side or "right"
     strides = accepted_strides(analysis, near)
@@ -90,13 +90,14 @@ def stride_series(analysis: GaitAnalysis) -> dict[str, tuple[np.ndarray, np.ndar
         out["cadence_spm"] = (ic, np.array([120.0 / (s.next_ic_s - s.ic_s) for s in strides]))
         out["ground_contact_time_ms"] = (ic, np.array([1000 * (s.to_s - s.ic_s) for s in strides]))
     series = analysis.series
-    if series is not None and strides:
-        knee = series.angles_deg.get(f"knee_flexion_deg_{near}")
-        if knee is not None and len(ic):
-            out["knee_flexion_at_ic_deg"] = (ic, np.interp(ic, series.times_s, knee))
-        trunk = series.angles_deg.get("trunk_lean_deg")
-        if trunk is not None:
-            out["trunk_lean_deg"] = (series.times_s, trunk)
+    if series is None:
+        return out
+    knee = series.angles_deg.get(f"knee_flexion_deg_{near}")
+    if knee is not None and strides:
+        out["knee_flexion_at_ic_deg"] = (ic, np.interp(ic, series.times_s, knee))
+    trunk = series.angles_deg.get("trunk_lean_deg")
+    if trunk is not None and np.isfinite(trunk).any():
+        out["trunk_lean_deg"] = (series.times_s, trunk)
     return out
 
 
