@@ -199,6 +199,18 @@ def test_few_strides_fall_back_to_double_support(walking):
     assert (analysis.double_support_ratio > 0.3) is walking
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_walker_without_visible_foot_lift_gets_reach_peak_cadence(seed):
+    """A 1 cm ankle lift under 3 px noise (like the real sports2d walker): no stance phases, so the
+    cadence comes from the Zeni-style reach peaks, flagged, and walking from double support."""
+    params = walking_params(fps=30.0, duration_s=6.0, swing_lift_m=0.01)
+    _, analysis = run_case(params, Corruption(noise_px=3.0, seed=seed))
+    cadence = analysis.metrics["cadence_spm"]
+    assert analysis.walking_detected and not any(s.accepted for s in analysis.strides)
+    assert cadence.value == pytest.approx(params.cadence_spm, abs=3.0)
+    assert not cadence.valid and "reach peaks" in cadence.reason
+
+
 def test_running_is_not_walking():
     _, analysis = run_case(replace(PARAM_SETS["slow-long"], fps=30.0, duration_s=10.0))
     assert not analysis.walking_detected

@@ -169,8 +169,10 @@ def _finish(*, track, settings, fps, grid, roll, facing, facing_quality, near, m
     summ = Summarizer(fps=fps, near_side=near, facing_quality=facing_quality, swap_corrections=swap_corrections,
                       scale_source=scale_source, min_strides=settings.min_strides_valid, sides=qualities,
                       window_reason=reason)
+    near_ev = events.get(near)
+    reach_strides = _reach_stride_times(near_ev.reach_peaks_s, stride_s) if near_ev is not None and stride_s else []
     metrics = _metrics(summ, settings, accepted, steps, xy_a, xy_e, series, grid, fps, facing, leg_px, scale,
-                       near, far_assessable, overground)
+                       near, far_assessable, overground, reach_strides)
 
     ev_list = []
     stride_of = {(st.side, round(st.ic_s, 9)): st.accepted for st in strides}
@@ -197,7 +199,8 @@ def _finish(*, track, settings, fps, grid, roll, facing, facing_quality, near, m
 
 def _metrics(summ: Summarizer, settings: GaitSettings, accepted: dict[str, list[Stride]], steps: list[Step],
              xy_a: np.ndarray, xy_e: np.ndarray, series: GaitSeries, grid: np.ndarray, fps: float, facing: int,
-             leg_px: float, scale: float | None, near: str, far_ok: bool, overground: bool) -> dict[str, Metric]:
+             leg_px: float, scale: float | None, near: str, far_ok: bool, overground: bool,
+             reach_strides: list[float]) -> dict[str, Metric]:
     at = lambda key, t: float(np.interp(t, grid, series.angles_deg[key], left=np.nan, right=np.nan))  # noqa: E731
     out: dict[str, Metric] = {}
     per = {name: {s: [] for s in SIDES} for name, (_, sided) in METRICS.items() if sided}
@@ -240,10 +243,16 @@ def _metrics(summ: Summarizer, settings: GaitSettings, accepted: dict[str, list[
         out["cadence_spm"] = summ.whole_body("cadence_spm", [60.0 / t for t in step_times],
                                              n_override=len(step_times) // 2)
         out["cadence_spm"].value = 60.0 / float(np.mean(step_times))
-    else:  # near leg only: OC compute_cadence, 120 / stride time
+    elif near_strides:  # near leg only: OC compute_cadence, 120 / stride time
         out["cadence_spm"] = summ.whole_body("cadence_spm", [120.0 / t for t in near_strides])
-        if near_strides:
-            out["cadence_spm"].value = 120.0 / float(np.mean(near_strides))
+        out["cadence_spm"].value = 120.0 / float(np.mean(near_strides))
+    else:  # no stance phases (walking ankles barely lift; a panning camera): Zeni-style reach peaks
+        out["cadence_spm"] = summ.whole_body("cadence_spm", [120.0 / t for t in reach_strides])
+        if reach_strides:
+            out["cadence_spm"].value = 120.0 / float(np.mean(reach_strides))
+            out["cadence_spm"].valid = False
+            out["cadence_spm"].reason = ("from pelvis-relative ankle reach peaks (Zeni 2008), no stance phases "
+                                         "found; " + (out["cadence_spm"].reason or "not validated for running"))
 
     belt = settings.belt_speed_mps
     if overground:
@@ -385,6 +394,12 @@ def _scale(settings: GaitSettings, xy_e: np.ndarray, fps: float, near: str, stri
     if k_height:
         return k_height, "height", consistency
     return None, "none", None
+
+
+def _reach_stride_times(peaks_s: np.ndarray, stride_s: float) -> list[float]:
+    """Intervals between consecutive reach peaks that look like one stride (0.6-1.5 T0)."""
+    gaps = np.diff(peaks_s)
+    return [float(g) for g in gaps if 0.6 * stride_s <= g <= 1.5 * stride_s]
 
 
 def _overground_speeds(xy_e, strides, grid, fps, scale) -> list[float]:

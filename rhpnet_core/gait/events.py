@@ -7,7 +7,7 @@ event time inside the frame comes from the height profile next to the plateau (s
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.signal import find_peaks, periodogram
@@ -24,11 +24,13 @@ FIT_MIN_OUTSIDE_FRAMES = 3
 @dataclass
 class SideEvents:
     """Events of one leg: sub-frame times (s) of matched IC/TO pairs (one per stance), and the
-    stance mask used. ic_s[i] and to_s[i] belong to the same stance."""
+    stance mask used. ic_s[i] and to_s[i] belong to the same stance. reach_peaks_s: times of the
+    pelvis-relative reach maxima (the Zeni-style stride segmentation, frame resolution)."""
 
     ic_s: np.ndarray
     to_s: np.ndarray
     stance: np.ndarray
+    reach_peaks_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def stride_period_s(signals: list[np.ndarray], fps: float) -> float | None:
@@ -101,7 +103,7 @@ def detect_side(times_s: np.ndarray, ankle: np.ndarray, pelvis: np.ndarray, faci
                     ics.append(ic)
                     tos.append(to)
                 break
-    return SideEvents(np.array(ics), np.array(tos), stance)
+    return SideEvents(np.array(ics), np.array(tos), stance, times_s[peaks[ok[peaks]]])
 
 
 def _event_time(times_s: np.ndarray, h_measured: np.ndarray, h_filled: np.ndarray, edge: int, direction: int,
