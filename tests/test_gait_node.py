@@ -217,6 +217,9 @@ def test_runner_gone_and_silence_give_invalid_without_numbers(session):
 
 
 def test_walking_is_reported_as_invalid(session):
+    # After the 5 s silence the window restarted: nothing from before the gap is analysed with the walk.
+    first = next(m for m in session["metrics_walking"] if "no keypoints received" not in m.reason)
+    assert not first.valid and "window restarted after: no keypoints for 5." in first.reason, first.reason
     walking = [m for m in session["metrics_walking"] if m.window_duration_s > 6.0]
     assert walking and all(not m.valid for m in walking)
     assert any(m.walking_detected and "walking detected" in m.reason for m in walking), \
