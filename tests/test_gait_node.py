@@ -29,7 +29,7 @@ from rhpnet_ros.gait_messages import analysis_to_msg, s_to_stamp, stamp_to_s  # 
 
 NODE = Path(sys.prefix) / "lib" / "rhpnet" / "gait_node"
 EPOCH_S = 1_700_000_000.0  # camera stamps are wall-clock times: keep their magnitude
-BELT_MPS = 3.0
+BELT_MPS = RunnerParams().belt_speed_mps  # the synthetic runner's belt
 FPS = 30.0
 RUNNER_ID, PASSER_ID = 3, 8
 SPEED_UP = 3.0  # publish this many times faster than real time (the node works on stamps)
@@ -166,7 +166,7 @@ def test_live_window_equals_offline_analysis(session):
     assert 9.0 <= last.window_duration_s <= 10.0
     reference = offline(times, keypoints, stamp_to_s(last.window_start), stamp_to_s(last.header.stamp))
     assert reference.valid
-    assert 160.0 < last.cadence_spm.value < 195.0  # the runner (176 spm); accuracy is test_gait.py's job
+    assert abs(last.cadence_spm.value - RunnerParams().cadence_spm) < 5.0  # the runner; accuracy: test_gait_recovery.py
     for name in METRICS:
         live, ref = getattr(last, name), reference.metrics[name]
         if ref.value is None:

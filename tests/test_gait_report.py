@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import gait_report_screenshot as browser  # noqa: E402
 
 PLOTS = ("gait_cycle.png", "trends.png", "snapshots.png")
+BELT = str(RunnerParams().belt_speed_mps)  # the synthetic runner's belt speed, m/s
 
 
 def predictions_json(path: Path, run, passer_by: bool = True) -> Path:
@@ -37,7 +38,7 @@ def running_report(tmp_path_factory):
     run = make_run(RunnerParams(fps=30.0, duration_s=14.0), Corruption(noise_px=1.0, seed=5))
     source = predictions_json(tmp / "keypoints.json", run)
     out = tmp / "report"
-    assert rhpnet(["gait-report", str(source), "--output", str(out), "--belt-speed", "3.0", "--runner-height", "1.75"]) == 0
+    assert rhpnet(["gait-report", str(source), "--output", str(out), "--belt-speed", BELT, "--runner-height", "1.75"]) == 0
     return run, out
 
 
@@ -50,7 +51,7 @@ def test_report_files_match_the_library(running_report):
         assert image is not None and image.std() > 10, name  # a drawn plot, not a blank canvas
     metrics = json.loads((out / "metrics.json").read_text())
     reference = analyze(KeypointTrack(run.times_s, run.keypoints),
-                        GaitSettings(belt_speed_mps=3.0, runner_height_m=1.75))
+                        GaitSettings(belt_speed_mps=float(BELT), runner_height_m=1.75))
     assert metrics["valid"] and not metrics["walking_detected"]
     # The json holds keypoints rounded to 1/1000 px (as `rhpnet predict` writes them): equal to 0.1 %.
     for name, metric in reference.metrics.items():
@@ -141,9 +142,9 @@ def test_bag_with_keypoints_and_images(tmp_path):
             image = t["sensor_msgs/msg/CompressedImage"](header=header, format="bgr8; jpeg compressed bgr8", data=green)
             writer.write(image_conn, ns, store.serialize_cdr(image, "sensor_msgs/msg/CompressedImage"))
     out = tmp_path / "report"
-    assert rhpnet(["gait-report", str(tmp_path / "bag"), "--output", str(out), "--belt-speed", "3.0"]) == 0
+    assert rhpnet(["gait-report", str(tmp_path / "bag"), "--output", str(out), "--belt-speed", BELT]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    reference = analyze(KeypointTrack(stamp0_ns * 1e-9 + run.times_s, run.keypoints), GaitSettings(belt_speed_mps=3.0))
+    reference = analyze(KeypointTrack(stamp0_ns * 1e-9 + run.times_s, run.keypoints), GaitSettings(belt_speed_mps=float(BELT)))
     assert metrics["track_id"] == 3 and metrics["valid"]
     assert metrics["cadence_spm"]["value"] == pytest.approx(reference.metrics["cadence_spm"].value, rel=1e-4)
     assert metrics["input"]["frame_size_wh"] == [1280, 720]

@@ -2,9 +2,9 @@
 
     .venv/bin/python tools/gait_report_screenshot.py            # regenerates docs/gait_report.png
 
-The README's screenshot is a report of the synthetic treadmill runner (tests/gait_synth.py: 176 spm,
-3 m/s belt, 30 fps, 1 px keypoint noise) written by `rhpnet gait-report` from a `rhpnet predict`-style
-keypoints.json; tests/test_gait_report.py uses the two Chromium helpers on its own reports.
+The README's screenshot is a report of the synthetic treadmill runner (tests/gait_synth.py defaults,
+30 fps, 1 px keypoint noise; its belt speed and height given) written by `rhpnet gait-report` from a
+`rhpnet predict`-style keypoints.json; tests/test_gait_report.py uses the Chromium helpers on its reports.
 """
 from __future__ import annotations
 
@@ -73,10 +73,11 @@ def main() -> int:
         sys.path.insert(0, str(REPO / "tests"))
         from gait_synth import Corruption, RunnerParams, make_run
 
-        run = make_run(RunnerParams(fps=30.0, duration_s=14.0), Corruption(noise_px=1.0, seed=3))
+        params = RunnerParams(fps=30.0, duration_s=14.0)
+        run = make_run(params, Corruption(noise_px=1.0, seed=3))
         predictions = write_predictions(tmp / "keypoints.json", run.times_s, run.keypoints)
-        code = rhpnet(["gait-report", str(predictions), "--output", str(tmp / "report"), "--belt-speed", "3.0",
-                       "--runner-height", "1.75"])
+        code = rhpnet(["gait-report", str(predictions), "--output", str(tmp / "report"),
+                       "--belt-speed", str(params.belt_speed_mps), "--runner-height", str(params.height_m)])
         if code:
             return code
         image = screenshot(tmp / "report" / "report.html", tmp / "shot.png", width=1200, height=1500)
