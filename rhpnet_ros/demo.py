@@ -20,6 +20,9 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
+
+from rhpnet_core.tracking import TARGETS
 from rhpnet_ros.demo_offline import save_small_png, screenshot, video_frames
 
 SPORTS2D_DEMO = Path(sys.prefix) / "share" / "rhpnet-footage" / "sports2d_demo.mp4"
@@ -39,13 +42,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--readme-images", type=Path, default=None, help="also write the README's PNGs here")
     rig = parser.add_argument_group("sideview")
     rig.add_argument("--source", type=Path, default=SPORTS2D_DEMO, help="video replayed as the rig camera")
-    rig.add_argument("--rate", type=float, default=5.0,
-                     help="replay rate in Hz (frames keep the clip's timeline; 5 Hz: what a shared 2-vCPU "
-                          "machine's pose node keeps up with)")
+    rig.add_argument("--rate", type=float, default=3.0,
+                     help="replay rate in Hz (frames keep the clip's timeline; 3 Hz: about what the pose node "
+                          "processes on 2 CPU cores at the clip's 1768x994, recorder and video included)")
     rig.add_argument("--estimator", default="auto", help="auto | rhpnet | yolo-pose (auto: rhpnet with a checkpoint)")
     rig.add_argument("--checkpoint", default="", help="RHPNet checkpoint from `rhpnet train` (none: yolo-pose)")
+    rig.add_argument("--target", default="all", choices=TARGETS,
+                     help="pose node target (default all: this clip's walker enters after a bystander, see "
+                          "rhpnet_ros/demo_rig.py)")
     rig.add_argument("--detector-imgsz", type=int, default=640, help="person detector input size in px")
-    rig.add_argument("--idle-timeout", type=float, default=60.0, help="give up when nothing moves for this long")
+    rig.add_argument("--idle-timeout", type=float, default=30.0, help="give up when nothing moves for this long")
     synthetic = parser.add_argument_group("synthetic")
     synthetic.add_argument("--speed", type=float, default=2.0,
                            help="play the generated Keypoints this many times faster than real time "
@@ -56,7 +62,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def print_sideview(result, seconds: float) -> None:
     s = result.summary
     runner = s["runner"]
-    runner_frames = runner["frames"].get(runner["track_id"], 0) if runner["track_id"] is not None else 0
     report = s["report"]
     cadence = report["cadence_spm"]
     cadence_value = cadence.get("value") if isinstance(cadence, dict) else cadence
@@ -72,8 +77,9 @@ def print_sideview(result, seconds: float) -> None:
     print(f"  annotated video  {result.annotated_video}")
     print(f"  gait report      {result.report_html}")
     print(f"  recorded bag     {result.bag}   (rhpnet bag info {result.bag})")
-    print(f"runner: track {runner['track_id']} in {runner_frames} of {live['processed']} processed frames "
-          f"(target longest; live gait node: {live['gait_verdict']})")
+    print(f"runner: track {runner['track_id']}, in {runner['live_frames']} of {live['processed']} processed frames "
+          f"(target {runner['target']}; live gait node followed track {runner['live_gait_node_track_id']}: "
+          f"{live['gait_verdict']})")
     print(f"gait:   {gait}")
     print(f"frames: {s['frames_published']} published, {live['processed']} processed live at "
           f"{live['processed_fps']} fps ({live['dropped']} dropped), {s['offline']['frames']} scored offline at "
@@ -91,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             gait_window_s=args.gait_window or 8.0))
         demo_synthetic.print_result(result, time.monotonic() - started)
         if args.readme_images:
-            print(f"demo: wrote {screenshot(result.report_html, args.readme_images / 'report.png', 1000, 1400)}")
+            shot = screenshot(result.report_html, result.report_html.with_suffix(".png"), 1000, 1100)
+            print(f"demo: wrote {save_small_png(cv2.imread(str(shot)), args.readme_images / 'report.png')}")
         return 0
 
     from rhpnet_ros import demo_rig
@@ -99,10 +106,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.source.exists():
         print(f"demo: footage {args.source} not found; `make setup` extracts it (or pass --source)", file=sys.stderr)
         return 2
-    result = demo_rig.run(demo_rig.RigDemoSettings(
-        source=args.source, output=args.output, seconds=args.seconds, rate_hz=args.rate,
-        gait_window_s=args.gait_window or 5.0, estimator=args.estimator, checkpoint=args.checkpoint,
-        detector_imgsz=args.detector_imgsz, idle_timeout_s=args.idle_timeout))
+    try:
+        result = demo_rig.run(demo_rig.RigDemoSettings(
+            source=args.source, output=args.output, seconds=args.seconds, rate_hz=args.rate,
+            gait_window_s=args.gait_window or 5.0, estimator=args.estimator, checkpoint=args.checkpoint,
+            detector_imgsz=args.detector_imgsz, target=args.target, idle_timeout_s=args.idle_timeout))
+    except RuntimeError as exc:  # a step that failed says which and where its log is
+        print(f"demo: failed: {exc}", file=sys.stderr)
+        return 1
     print_sideview(result, time.monotonic() - started)
     if args.readme_images:
         _, frame = video_frames(result.annotated_video)

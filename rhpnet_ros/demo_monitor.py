@@ -1,8 +1,10 @@
 """The demo's view of a running rig: one status line per second from the rig's own topics.
 
-Subscribes `<rig>/keypoints` (runner track id), `<rig>/running_metrics` (live cadence) and
-`/diagnostics` (the pose node's frame accounting and latency), never the camera images: a 1768x994
-frame is 5 MB, and the demo must not compete with the rig for the CPU it measures.
+Subscribes `<rig>/keypoints` (tracked persons), `<rig>/running_metrics` (the runner the gait node
+follows, live cadence), `<rig>/camera_info` (one small message per camera frame: counts what
+the camera published) and `/diagnostics` (the pose node's frame accounting and latency), never the
+camera images: a 1768x994 frame is 5 MB, and the demo must not compete with the rig for the CPU it
+measures.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from collections import Counter
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CameraInfo
 
 from rhpnet.msg import Keypoints, PoseModelInfo, RunningMetrics
 
@@ -26,8 +29,8 @@ class RigMonitor(Node):
         super().__init__("rhpnet_demo_monitor")
         self.rig = rig.strip("/")
         self.keypoint_msgs = 0
-        self.runner_frames: Counter[int] = Counter()  # track id -> processed frames it was the runner
-        self.runner_id: int | None = None
+        self.track_frames: Counter[int] = Counter()  # track id -> processed frames it was published in
+        self.persons = 0  # in the latest Keypoints message
         self.first_keypoints_s: float | None = None
         self.last_keypoints_s: float | None = None
         self.pose: dict[str, str] = {}  # the pose node's latest /diagnostics values
@@ -38,6 +41,8 @@ class RigMonitor(Node):
         self.create_subscription(Keypoints, f"/{self.rig}/keypoints", self.on_keypoints, 50)
         self.create_subscription(RunningMetrics, f"/{self.rig}/running_metrics", self.on_metrics, 10)
         self.create_subscription(DiagnosticArray, "/diagnostics", self.on_diagnostics, 10)
+        self.camera_frames = 0
+        self.create_subscription(CameraInfo, f"/{self.rig}/camera_info", self.on_camera_info, 50)
         latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
                              reliability=ReliabilityPolicy.RELIABLE)
         self.create_subscription(PoseModelInfo, f"/{self.rig}/keypoints/info", self.on_info, latched)
@@ -48,9 +53,11 @@ class RigMonitor(Node):
         self.last_keypoints_s = now
         self.keypoint_msgs += 1
         self.model = msg.model
-        if msg.persons:  # target:=longest publishes the runner alone
-            self.runner_id = int(msg.persons[0].track_id)
-            self.runner_frames[self.runner_id] += 1
+        self.persons = len(msg.persons)
+        self.track_frames.update(int(person.track_id) for person in msg.persons if person.track_id >= 0)
+
+    def on_camera_info(self, _msg: CameraInfo) -> None:
+        self.camera_frames += 1
 
     def on_metrics(self, msg: RunningMetrics) -> None:
         self.metrics = msg
@@ -81,9 +88,9 @@ class RigMonitor(Node):
         return "no gait window analysed" if self.metrics is None else describe(self.metrics)
 
     def status_line(self, elapsed_s: float) -> str:
-        runner = "-" if self.runner_id is None else str(self.runner_id)
-        return (f"t={elapsed_s:5.1f}s frames in={self.count('received')} processed={self.count('processed')} "
-                f"dropped={self.count('dropped')} runner={runner} "
+        runner = "-" if self.metrics is None or self.metrics.track_id < 0 else str(self.metrics.track_id)
+        return (f"t={elapsed_s:5.1f}s camera={self.camera_frames} in={self.count('received')} "
+                f"processed={self.count('processed')} dropped={self.count('dropped')} persons={self.persons} runner={runner} "
                 f"latency_ms p50={self.pose.get('node_ms_p50', '-')} p95={self.pose.get('node_ms_p95', '-')} | "
                 f"{self.live_gait()}")
 

@@ -154,7 +154,8 @@ def play_live(settings: SyntheticDemoSettings, params: RunnerParams, stamps_ns: 
         while player.publisher.get_subscription_count() == 0:  # the gait node has subscribed
             executor.spin_once(timeout_sec=0.1)
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gait_node did not subscribe to /{NAMESPACE}/keypoints; log: {logs / 'gait_node.log'}")
+                raise RuntimeError(f"gait_node did not subscribe to /{NAMESPACE}/keypoints; "
+                                   f"log: {logs / 'gait_node.log'}")
         started = time.monotonic()
         next_line = started + 1.0
         track_start_ns = stamps_ns[0]
