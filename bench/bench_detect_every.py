@@ -16,6 +16,10 @@ detector's most confident person only (target `all`, max_persons 1: random keypo
 propagation thresholds are opened to let every in-between frame propagate: the boxes are
 meaningless, the cost per frame is not. The N values alternate in
 rounds over the same frames; absolute times on a shared machine drift, ratios to N = 1 are the result.
+
+Part 3 (with --checkpoint, a trained model): keypoint agreement of `detect_every` N with N = 1 on
+the same frames, target `longest`: OKS (COCO sigmas, the reference box area) between the runner's
+keypoints with and without detection on every frame, over the frames N did not detect on.
 """
 from __future__ import annotations
 
@@ -41,15 +45,17 @@ from rhpnet_core.model import build_model  # noqa: E402
 from rhpnet_core.model.calibration import calibrate_trained_scale  # noqa: E402
 from rhpnet_core.pipeline import PropagationSettings, build_pipeline  # noqa: E402
 from rhpnet_core.topdown import keypoints_to_box  # noqa: E402
-from rhpnet_core.tracking import box_iou  # noqa: E402
+from rhpnet_core.keypoints import COCO_SIGMAS  # noqa: E402
+from rhpnet_core.tracking import box_iou, keypoint_oks  # noqa: E402
 
 SPORTS2D_DEMO = Path(sys.prefix) / "share" / "rhpnet-footage" / "sports2d_demo.mp4"
 BOX_SCALES = (1.0, 1.1, 1.2, 1.3, 1.4)
 
 
-def frames(count: int) -> list[np.ndarray]:
-    """The first `count` frames, RGB at half resolution."""
+def frames(count: int, first: int = 0) -> list[np.ndarray]:
+    """`count` frames from frame `first` on, RGB at half resolution."""
     capture = cv2.VideoCapture(str(SPORTS2D_DEMO))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, first)
     out = []
     while len(out) < count:
         ok, frame = capture.read()
@@ -130,6 +136,34 @@ def cost(images: list[np.ndarray], device: str, backend: str, every: list[int], 
                   f"{mean / base:.2f} |", flush=True)
 
 
+def agreement(images: list[np.ndarray], checkpoint: str, device: str, backend: str, every: list[int],
+              flip_test: bool) -> None:
+    pipeline = build_pipeline("rhpnet", checkpoint, backend, device, target="longest", flip_test=flip_test)
+    runs = {}
+    for n in every:
+        pipeline.reset()
+        pipeline.update_options(detect_every=n)
+        runs[n] = [pipeline(image, stamp_s=index / 30.0) for index, image in enumerate(images)]
+    reference = runs[every[0]]
+    print(f"\nPart 3: {pipeline.model_name}, flip test {flip_test}, {len(images)} frames, target longest, "
+          f"agreement with detect_every {every[0]}\n")
+    print("| detect_every | frames detected | propagated runner frames | OKS median | OKS p10 | OKS < 0.5 |\n"
+          "|---|---|---|---|---|---|")
+    sigmas = np.asarray(COCO_SIGMAS)
+    for n in every[1:]:
+        oks = []
+        for ref, res in zip(reference, runs[n]):
+            if len(ref) == 1 and len(res) == 1 and not res.detected:
+                area = float(np.prod(ref.boxes_xyxy[0, 2:] - ref.boxes_xyxy[0, :2]))
+                value = keypoint_oks(res.keypoints[0], ref.keypoints[0], area, sigmas, min_score=0.0)
+                if value is not None:
+                    oks.append(value)
+        detected = np.mean([r.detected for r in runs[n]])
+        if oks:
+            print(f"| {n} | {detected:.2f} | {len(oks)} | {statistics.median(oks):.3f} | "
+                  f"{np.percentile(oks, 10):.3f} | {np.mean(np.array(oks) < 0.5):.2f} |", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=60)
@@ -139,16 +173,22 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--no-flip-test", action="store_true")
     parser.add_argument("--skip-agreement", action="store_true")
+    parser.add_argument("--skip-cost", action="store_true")
+    parser.add_argument("--first", type=int, default=0, help="first frame of the demo to use")
+    parser.add_argument("--checkpoint", default=None, help="a trained COCO-17 checkpoint: part 3")
     args = parser.parse_args()
     if not SPORTS2D_DEMO.is_file():
         print(f"{SPORTS2D_DEMO} missing: run `make setup`", file=sys.stderr)
         return 2
-    images = frames(args.frames)
+    images = frames(args.frames, args.first)
     print(f"sports2d demo, {len(images)} frames {images[0].shape[1]}x{images[0].shape[0]}, "
           f"torch threads {__import__('torch').get_num_threads()}, load average {os.getloadavg()[0]:.2f}\n")
     if not args.skip_agreement:
         box_agreement(images, args.device)
-    cost(images, args.device, args.backend, args.every, args.rounds, not args.no_flip_test)
+    if not args.skip_cost:
+        cost(images, args.device, args.backend, args.every, args.rounds, not args.no_flip_test)
+    if args.checkpoint:
+        agreement(images, args.checkpoint, args.device, args.backend, args.every, not args.no_flip_test)
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
     return 0
 
