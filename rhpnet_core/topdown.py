@@ -105,14 +105,15 @@ def keypoints_to_box(keypoints: np.ndarray, min_score: float = 0.3, min_keypoint
 
     Args:
         keypoints: (K, 3) [x, y, score] in image pixels.
-        min_score: joints below this score are ignored.
+        min_score: joints below this score (or not finite) are ignored.
         min_keypoints: fewer confident joints than this give no box (None): detect again instead.
         scale: enlargement of the confident joints' extent about its centre (joints sit inside the
             person: head top above the eyes, feet below the ankles).
     Returns:
         (4,) float64 xyxy box, or None.
     """
-    confident = keypoints[keypoints[:, 2] >= min_score, :2].astype(np.float64)
+    usable = (keypoints[:, 2] >= min_score) & np.isfinite(keypoints[:, :2]).all(axis=1)
+    confident = keypoints[usable, :2].astype(np.float64)
     if len(confident) < min_keypoints:
         return None
     low, high = confident.min(axis=0), confident.max(axis=0)

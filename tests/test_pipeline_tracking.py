@@ -19,7 +19,7 @@ from footage import SPORTS2D_DEMO
 from rhpnet_core.codec import UDPHeatmapCodec
 from rhpnet_core.detector import Detections
 from rhpnet_core.pipeline import PosePipeline, PropagationSettings, build_pipeline
-from rhpnet_core.topdown import TopDownEstimator
+from rhpnet_core.topdown import TopDownEstimator, keypoints_to_box
 from rhpnet_core.tracking import TARGETS
 from test_topdown import BlobRuntime, blob_frame
 
@@ -87,6 +87,12 @@ def test_result_fields_and_latency_keys():
     assert set(result.latency_ms) == {"detect", "pose", "track", "total"}
     np.testing.assert_allclose(result.keypoints[0, :, :2], joints(100.0), atol=1.0)
     assert result.latency_ms["total"] >= result.latency_ms["detect"] + result.latency_ms["pose"]
+
+
+def test_box_from_keypoints_uses_confident_finite_joints_only():
+    keypoints = np.array([[0, 0, 0.9], [10, 20, 0.9], [np.nan, 5, 0.9], [500, 500, 0.1], [4, 4, 0.9]])
+    np.testing.assert_allclose(keypoints_to_box(keypoints, min_keypoints=3, scale=1.2), [-1, -2, 11, 22])
+    assert keypoints_to_box(keypoints, min_keypoints=4) is None  # too few usable joints: detect instead
 
 
 def test_detector_runs_every_n_frames_and_ids_stay_stable_between_detections():
