@@ -4,12 +4,13 @@ Detections are associated with live tracks by the Hungarian method (scipy `linea
 on a similarity that blends box IoU with the OKS of the two persons' keypoints (COCO sigmas), gated
 by a minimum similarity. Each track's box and keypoints are first moved by its smoothed velocity
 (constant-velocity prediction, as SORT's Kalman filter does): without it, a passer-by walking in
-front of a runner on a treadmill overlaps the runner's still box better than their own lagging one. Unlike ultralytics' `model.track()`, every detected person stays in the
-output: a new or unassigned person has `track_id = -1` until its track has `min_hits` hits. Public
-ids are never reused, not even after `reset()`. A detection lying mostly inside a matched detection
-of the same frame starts no track: detectors emit such duplicate boxes of one person (arms spread,
-half a body), and a rival track born from one can take the person's id. Pure numpy/scipy: no frames,
-no ROS.
+front of a runner on a treadmill overlaps the runner's still box better than their own lagging one.
+
+Unlike ultralytics' `model.track()`, every detected person stays in the output: a new or unassigned
+person has `track_id = -1` until its track has `min_hits` hits. Public ids are never reused, not
+even after `reset()`. A detection lying mostly inside a matched detection of the same frame starts
+no track: detectors emit such duplicate boxes of one person (arms spread, half a body), and a rival
+track born from one took the person's id on the sports2d demo. Pure numpy/scipy: no frames, no ROS.
 """
 from __future__ import annotations
 
