@@ -241,9 +241,13 @@ def test_fifteen_bad_input_kinds_are_counted_never_fatal(rigs):
     after = rigs.settled_counters()
     delta = {k: int(after[k]) - int(before[k]) for k in ("received", "processed", "dropped", "skipped", "failed",
                                                          "unseen", "message_lost")}
-    assert delta["received"] == len(invalid) + len(valid) + 1, delta
-    assert delta["skipped"] == len(invalid) and delta["dropped"] == 0
-    assert delta["processed"] + delta["failed"] == len(valid) + 1
+    # Every frame sent is accounted for: taken by the node, or `unseen` (lost in the middleware queue
+    # on a loaded machine; the last, answered frame reveals any gap before it).
+    sent = len(invalid) + len(valid) + 1
+    assert delta["received"] + delta["unseen"] == sent, delta
+    assert delta["received"] == delta["processed"] + delta["dropped"] + delta["skipped"] + delta["failed"], delta
+    assert delta["skipped"] >= len(invalid) - delta["unseen"] and delta["dropped"] == 0, delta
+    assert delta["processed"] + delta["failed"] >= len(valid) + 1 - delta["unseen"], delta
     assert all(rigs.answer("rig2", m.header.stamp) is None for m in invalid)
 
 
