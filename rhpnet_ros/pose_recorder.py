@@ -35,6 +35,10 @@ DISCOVERY_PERIOD_S = 0.5
 TICK_PERIOD_S = 0.1
 DEFAULT_DEPTH = 10
 METADATA_PARAMETERS = ("subject", "trial", "belt_speed_mps", "model")
+QOS_CHOICES = {
+    "reliability": {"reliable": ReliabilityPolicy.RELIABLE, "best_effort": ReliabilityPolicy.BEST_EFFORT},
+    "durability": {"volatile": DurabilityPolicy.VOLATILE, "transient_local": DurabilityPolicy.TRANSIENT_LOCAL},
+}
 
 
 def project_version() -> str:
@@ -77,11 +81,11 @@ def subscription_qos(publishers: list, override: dict | None) -> QoSProfile:
     for key, value in (override or {}).items():
         if key == "depth":
             qos.depth = int(value)
-        elif key == "reliability":
-            qos.reliability = {"reliable": ReliabilityPolicy.RELIABLE, "best_effort": ReliabilityPolicy.BEST_EFFORT}[value]
-        elif key == "durability":
-            qos.durability = {"volatile": DurabilityPolicy.VOLATILE,
-                              "transient_local": DurabilityPolicy.TRANSIENT_LOCAL}[value]
+        elif key in QOS_CHOICES:
+            if value not in QOS_CHOICES[key]:
+                raise ValueError(f"QoS override {key}: '{value}' not understood; expected one of "
+                                 f"{', '.join(QOS_CHOICES[key])}")
+            setattr(qos, key, QOS_CHOICES[key][value])
         else:
             raise ValueError(f"QoS override key '{key}' not understood; expected reliability, durability, depth")
     return qos
@@ -215,7 +219,15 @@ class PoseRecorder(Node):
 
 
 def main(args: list[str] | None = None, overrides: dict[str, object] | None = None) -> int:
-    return run_node(lambda: PoseRecorder(overrides), "pose_recorder", args)
+    """Exit code 0, 2 for a configuration error, 1 when recording stopped on a write error (disk full)."""
+    nodes: list[PoseRecorder] = []
+
+    def factory() -> PoseRecorder:
+        nodes.append(PoseRecorder(overrides))
+        return nodes[-1]
+
+    code = run_node(factory, "pose_recorder", args)
+    return 1 if code == 0 and nodes and nodes[0].recorder.failed else code
 
 
 if __name__ == "__main__":
