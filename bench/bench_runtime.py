@@ -1,4 +1,5 @@
-"""Per-crop latency of HRNet-W32 and RHPNet-W32 (256x192) in each runtime backend, batch 1 and 8.
+"""Per-crop latency of HRNet-W32 and RHPNet-W32 (256x192) in each runtime backend (torch, onnxruntime,
+OpenVINO, all fp32), batch 1 and 8. Reduced precisions (bf16, int8) and the real-time path: bench_realtime.py.
 
     .venv/bin/python bench/bench_runtime.py [--repeats 15] [--output docs/benchmarks-run.md]
 
