@@ -77,9 +77,10 @@ def print_sideview(result, seconds: float) -> None:
     print(f"  annotated video  {result.annotated_video}")
     print(f"  gait report      {result.report_html}")
     print(f"  recorded bag     {result.bag}   (rhpnet bag info {result.bag})")
-    print(f"runner: track {runner['track_id']}, in {runner['live_frames']} of {live['processed']} processed frames "
-          f"(target {runner['target']}; live gait node followed track {runner['live_gait_node_track_id']}: "
-          f"{live['gait_verdict']})")
+    who = "nobody tracked long enough" if runner["track_id"] is None else \
+        f"track {runner['track_id']}, in {runner['live_frames']} of {live['processed']} processed frames"
+    print(f"runner: {who} (target {runner['target']}; live gait node followed track "
+          f"{runner['live_gait_node_track_id']}: {live['gait_verdict']})")
     print(f"gait:   {gait}")
     print(f"frames: {s['frames_published']} published, {live['processed']} processed live at "
           f"{live['processed_fps']} fps ({live['dropped']} dropped), {s['offline']['frames']} scored offline at "
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.readme_images:
         _, frame = video_frames(result.annotated_video)
         if frame is not None:
-            print(f"demo: wrote {save_small_png(frame, args.readme_images / 'annotated_frame.png')}")
+            print(f"demo: wrote {save_small_png(frame, args.readme_images / 'annotated_frame.png', colors=256)}")
     return 0
 
 

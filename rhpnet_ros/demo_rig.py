@@ -13,9 +13,9 @@ real motion; the gait window (`gait_window_s`) is shorter than the clip so live 
 
 The runner: on a treadmill the runner is in view from the first frame, which `target:=longest`
 relies on. In this clip a bystander on a box is in view first and the walker enters at frame ~40,
-so the demo publishes every tracked person (`target:=all`) and the report follows the person
-tracked longest over the whole recording — the walker (171 of 230 frames, the bystander's track
-ends when he jumps down). `--target` changes it.
+so the demo publishes every tracked person (`target:=all`): the live gait node follows the largest
+tracked person and `rhpnet gait-report` the tracked person with the most strides. `--target`
+changes it.
 """
 from __future__ import annotations
 
