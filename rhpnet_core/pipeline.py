@@ -313,8 +313,8 @@ def build_pipeline(estimator: str = "auto", checkpoint: str | None = None, backe
     if detector_backend == "auto":
         from rhpnet_core.runtime import resolve_backend
 
-        detector_backend = "openvino" if kind == "rhpnet" and resolve_backend(backend, device) == "openvino" \
-            else "torch"
+        on_openvino = kind == "rhpnet" and resolve_backend(backend, device, precision, calibration) == "openvino"
+        detector_backend = "openvino" if on_openvino else "torch"
     if detector_precision == "auto":
         detector_precision = "int8" if calibration else "fp32"
     detector = PersonDetector(detector_weights, device=device, conf=detector_conf, imgsz=detector_imgsz,
