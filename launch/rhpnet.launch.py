@@ -26,7 +26,7 @@ PARAMETERS = {
     "max_persons": ("20", "at most this many persons per frame (runtime)"),
     "target": ("all", "all | largest | central | longest (runtime)"),
     "detect_every": ("1", "run the detector every N-th frame (runtime)"),
-    "flip_test": ("true", "RHPNet flip test (runtime)"),
+    "flip_test": ("auto", "RHPNet flip test: auto (on with a GPU) | always | never (runtime)"),
     "draw_min_score": ("0.3", "keypoints below this score are not drawn (runtime)"),
     "input_transport": ("raw", "raw | compressed"),
     "qos_reliability": ("reliable", "reliable | best_effort (image subscription)"),

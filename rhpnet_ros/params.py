@@ -18,6 +18,9 @@ from rhpnet_core.tracking import TARGETS
 from rhpnet_ros.qos import RELIABILITIES
 
 INPUT_TRANSPORTS = ("raw", "compressed")
+# flip_test parameter -> build_pipeline's flip_test (None: the library decides by device). Words, not
+# on/off: launch files read on/off/true/false as booleans.
+FLIP_TEST = {"auto": None, "always": True, "never": False}
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,9 @@ PARAMETERS: dict[str, Spec] = {
                    "runner: the longest-tracked person)", runtime=True, choices=TARGETS),
     "detect_every": Spec(1, "run the person detector every N-th frame; in between, boxes follow the "
                          "tracked keypoints", runtime=True, range=(1, 30)),
-    "flip_test": Spec(True, "RHPNet flip test (average with the mirrored crop)", runtime=True),
+    "flip_test": Spec("auto", "RHPNet flip test (average with the mirrored crop): auto = on with a GPU, off on "
+                      "a CPU where it doubles the keypoint stage; always; never", runtime=True,
+                      choices=tuple(FLIP_TEST)),
     "draw_min_score": Spec(0.3, "keypoints below this score are left out of overlays and debug images",
                            runtime=True, range=(0.0, 1.0)),
     # input

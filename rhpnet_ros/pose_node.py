@@ -44,7 +44,7 @@ from rhpnet_ros.image_conv import array_to_image, compressed_to_rgb, image_to_rg
 from rhpnet_ros.messages import model_info_msg, result_to_msg
 from rhpnet_ros.node_runner import run_node
 from rhpnet_ros.overlay import pose_markers
-from rhpnet_ros.params import PIPELINE_OPTIONS, declare_parameters, validate_update
+from rhpnet_ros.params import FLIP_TEST, PIPELINE_OPTIONS, declare_parameters, validate_update
 from rhpnet_ros.qos import image_qos
 from rhpnet_ros.stats import NodeStats
 
@@ -68,13 +68,9 @@ def load_pipeline(values: dict[str, object]) -> PosePipeline:
         estimator=values["estimator"], checkpoint=values["checkpoint"] or None, backend=values["backend"],
         device=values["device"], detector_weights=values["detector_weights"] or None,
         detector_conf=values["detector_conf"], detector_imgsz=values["detector_imgsz"],
-        max_persons=values["max_persons"], flip_test=values["flip_test"], target=values["target"],
-        detect_every=values["detect_every"])
-    # "auto" precision and no calibration source: the library's own defaults decide.
-    if values["precision"] != "auto":
-        options["precision"] = values["precision"]
-    if values["calibration"]:
-        options["calibration"] = values["calibration"]
+        max_persons=values["max_persons"], flip_test=FLIP_TEST[values["flip_test"]], target=values["target"],
+        detect_every=values["detect_every"], precision=values["precision"],
+        calibration=values["calibration"] or None)
     try:
         return build_pipeline(**options)
     except Exception as exc:  # ultralytics raises TypeError/OSError with multi-line texts for a corrupt .pt
@@ -177,6 +173,9 @@ class PoseNode(Node):
 
     def apply_parameters(self, parameters) -> None:
         options = {p.name: p.value for p in parameters if p.name in PIPELINE_OPTIONS}
+        if "flip_test" in options:
+            flip = FLIP_TEST[options["flip_test"]]
+            options["flip_test"] = self.info.device != "cpu" if flip is None else flip  # auto, as at start-up
         if options:
             self.pipeline.update_options(**options)
         for p in parameters:

@@ -280,9 +280,11 @@ def test_runtime_parameters_apply_on_the_next_frame(rigs):
     assert not rejected.successful
     rejected = rigs.set_parameters(target="fastest")[0]
     assert not rejected.successful and "longest" in rejected.reason
+    assert rigs.set_parameters(flip_test="always")[0].successful
+    assert not rigs.set_parameters(flip_test="on")[0].successful
     rejected = rigs.set_parameters(backend="torch")[0]
     assert not rejected.successful and "read-only" in rejected.reason.lower()
-    assert all(r.successful for r in rigs.set_parameters(detector_conf=0.25, target="longest"))
+    assert all(r.successful for r in rigs.set_parameters(detector_conf=0.25, target="longest", flip_test="auto"))
     rigs.ask_runner()
 
 
