@@ -1,6 +1,6 @@
 """Real person crops for int8 calibration and the agreement check, from the rig's own footage.
 
-Frames are spread evenly over a video, an image folder or an image; persons come from the project's
+Frames are spread evenly over a video, an image folder, an image or a bag (its first camera topic); persons come from the project's
 detector and crops from `TopDownEstimator.crop` (the single place crops are made), so the quantiser
 sees exactly what the pipeline feeds the network. The last part of the source (in time) is held
 out: the agreement check never sees a frame that calibrated the model.
@@ -8,6 +8,7 @@ out: the agreement check never sees a frame that calibrated the model.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -35,23 +36,55 @@ class PersonCrops:
     frames_used: int
 
 
-def _frame_count(source: FrameSource) -> int:
+BAG_SUFFIXES = {".mcap", ".db3"}
+
+
+def _is_bag(path: Path) -> bool:
+    return path.suffix.lower() in BAG_SUFFIXES or (path.is_dir() and any(
+        p.suffix.lower() in BAG_SUFFIXES for p in path.rglob("*")))
+
+
+def _bag_frames(path: Path) -> tuple[int, Iterator[np.ndarray]]:
+    """(frame count, RGB frames) of the first camera topic of a bag (rhpnet_core.bags, no rclpy)."""
+    from rhpnet_core.bags.images import IMAGE_TYPES, FrameError, frame_to_rgb
+    from rhpnet_core.bags.reader import BagReader
+
+    reader = BagReader(path)
+    topics = reader.topics_of_type(*IMAGE_TYPES)
+    if not topics:
+        raise ValueError(f"calibration source {path}: the bag has no sensor_msgs Image/CompressedImage topic")
+
+    def frames() -> Iterator[np.ndarray]:
+        for message in reader.messages([topics[0]]):
+            try:
+                yield frame_to_rgb(reader.decode(message), message.msgtype)
+            except FrameError as exc:
+                log.warning("calibration: skipped a frame of %s: %s", topics[0], exc)
+
+    return max(reader.topics[topics[0]].count, 1), frames()
+
+
+def source_frames(path: Path) -> tuple[int, Iterator[np.ndarray]]:
+    """(frame count, RGB frames) of a video, image folder, image or bag."""
+    if _is_bag(path):
+        return _bag_frames(path)
+    source = FrameSource(path)
     if source.images:
-        return len(source.images)
-    capture = cv2.VideoCapture(str(source.path))
-    try:
-        return max(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 1)
-    finally:
+        count = len(source.images)
+    else:
+        capture = cv2.VideoCapture(str(source.path))
+        count = max(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 1)
         capture.release()
+    return count, (np.ascontiguousarray(bgr[..., ::-1]) for bgr in source.frames())
 
 
 def collect_person_crops(source: str | Path, codec: UDPHeatmapCodec, calibration_count: int = CALIBRATION_CROPS,
                          heldout_count: int = HELDOUT_CROPS, detector=None, min_score: float = 0.3,
                          max_persons_per_frame: int = 4) -> PersonCrops:
-    """Crops of the persons found in `source` (video, image folder or image).
+    """Crops of the persons found in `source`.
 
     Args:
-        source: the rig's own footage.
+        source: the rig's own footage (video, image folder, image, or bag: .mcap/.db3 or its folder).
         codec: the model's codec (its input size decides the crop size).
         detector: a `PersonDetector`; the default yolo11n-pose on CPU when None.
         min_score: detector score a person needs to be used.
@@ -61,20 +94,16 @@ def collect_person_crops(source: str | Path, codec: UDPHeatmapCodec, calibration
     from rhpnet_core.detector import PersonDetector
     from rhpnet_core.topdown import TopDownEstimator
 
-    if Path(source).suffix.lower() in {".mcap", ".db3"}:
-        raise ValueError(f"calibration source {source}: bags are not supported yet; export frames with "
-                         f"`rhpnet predict` or pass the video the rig recorded")
-    frames = FrameSource(source)
+    total, frames = source_frames(Path(source))
     detector = detector or PersonDetector(device="cpu", conf=min_score)
     cropper = TopDownEstimator(SimpleNamespace(input_size=codec.input_size, num_joints=1), codec, flip_pairs=())
     wanted = calibration_count + heldout_count
     # One person per frame at least is typical of a rig; sample ~wanted frames across the whole source.
-    stride = max(1, _frame_count(frames) // wanted)
+    stride = max(1, total // wanted)
     crops, used = [], 0
-    for index, frame_bgr in enumerate(frames.frames()):
+    for index, rgb in enumerate(frames):
         if index % stride:
             continue
-        rgb = np.ascontiguousarray(frame_bgr[..., ::-1])
         found = detector(rgb)
         keep = np.argsort(-found.scores)[:max_persons_per_frame]
         keep = keep[found.scores[keep] >= min_score]

@@ -20,7 +20,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from rhpnet_core.frames import FrameSource
 from rhpnet_core.runtime.cache import cache_root, file_sha256, source_sha256
 
 CALIBRATION_FRAMES = 64
@@ -36,11 +35,15 @@ def letterbox_shape(frame_hw: tuple[int, int], imgsz: int, stride: int = 32) -> 
 
 def _calibration_dataset(source: str | Path, folder: Path, frames_wanted: int = CALIBRATION_FRAMES) -> Path:
     """A dataset yaml over up to `frames_wanted` unlabelled frames spread over `source`."""
-    frames = list(FrameSource(source).frames())  # a rig clip of seconds; decoding it is cheap next to nncf
+    from rhpnet_core.calibration_crops import source_frames
+
+    total, frames = source_frames(Path(source))  # video, image folder, image or bag
+    wanted = set(np.linspace(0, total - 1, min(frames_wanted, total)).astype(int).tolist())
     images = folder / "images"
     images.mkdir(parents=True)
-    for index in np.linspace(0, len(frames) - 1, min(frames_wanted, len(frames))).astype(int):
-        cv2.imwrite(str(images / f"{index:06d}.jpg"), frames[index])
+    for index, rgb in enumerate(frames):
+        if index in wanted:
+            cv2.imwrite(str(images / f"{index:06d}.jpg"), rgb[..., ::-1])
     yaml_path = folder / "calibration.yaml"
     yaml_path.write_text(json.dumps({"path": str(folder), "train": "images", "val": "images",
                                      "kpt_shape": [17, 3], "flip_idx": COCO_FLIP_INDEX, "names": {"0": "person"}}))
