@@ -83,8 +83,8 @@ def print_sideview(result, seconds: float) -> None:
           f"{runner['live_gait_node_track_id']}: {live['gait_verdict']})")
     print(f"gait:   {gait}")
     print(f"frames: {s['frames_published']} published, {live['processed']} processed live at "
-          f"{live['processed_fps']} fps ({live['dropped']} dropped), {s['offline']['frames']} scored offline at "
-          f"{s['offline']['fps']} fps; demo {seconds:.0f} s")
+          f"{live['processed_fps']} fps ({live['dropped']} dropped), {s['offline']['frames']} scored offline in "
+          f"{s['offline']['seconds']:.0f} s ({s['offline']['fps']} fps with start-up); demo {seconds:.0f} s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.readme_images:
         _, frame = video_frames(result.annotated_video)
         if frame is not None:
-            print(f"demo: wrote {save_small_png(frame, args.readme_images / 'annotated_frame.png', colors=256)}")
+            print(f"demo: wrote {save_small_png(frame, args.readme_images / 'annotated_frame.png', width=720)}")
     return 0
 
 

@@ -94,6 +94,11 @@ class RigMonitor(Node):
                 f"latency_ms p50={self.pose.get('node_ms_p50', '-')} p95={self.pose.get('node_ms_p95', '-')} | "
                 f"{self.live_gait()}")
 
+    def verdict_track_id(self) -> int | None:
+        """The track the gait node followed in the window `best_verdict` describes."""
+        window = self.verdict or self.metrics
+        return None if window is None else int(window.track_id)
+
     def processed_fps(self) -> float:
         """Keypoints messages per second between the first and the last one."""
         if self.first_keypoints_s is None or self.last_keypoints_s == self.first_keypoints_s:

@@ -202,7 +202,7 @@ def run(settings: RigDemoSettings) -> RigDemoResult:
                  "gait_messages": monitor.metrics_msgs, "gait_verdict": monitor.best_verdict()},
         "runner": {"track_id": metrics.get("track_id"), "target": settings.target,
                    "live_frames": monitor.track_frames.get(metrics.get("track_id"), 0),
-                   "live_gait_node_track_id": monitor.metrics.track_id if monitor.metrics else None},
+                   "live_gait_node_track_id": monitor.verdict_track_id()},
         "tracks": dict(monitor.track_frames),
         "offline": {"frames": comparison["offline_frames"], "seconds": round(score_s, 1),
                     "fps": round(comparison["offline_frames"] / score_s, 2) if score_s else None},
