@@ -145,6 +145,8 @@ class PoseRecorder(Node):
 
     def discover(self) -> None:
         """Subscribe to every listed topic that has a publisher by now."""
+        if not self.context.ok():  # a SIGTERM shut the context down while this timer was due
+            return
         for topic in list(self.pending):
             publishers = self.get_publishers_info_by_topic(topic)
             if not publishers:
@@ -188,6 +190,8 @@ class PoseRecorder(Node):
         self.check_failed()
 
     def tick(self) -> None:
+        if not self.context.ok():
+            return
         self.recorder.tick(self.get_clock().now().nanoseconds)
         self.check_failed()
 

@@ -31,7 +31,7 @@ from std_srvs.srv import Trigger  # noqa: E402
 
 FRAMES = 20
 RATE_HZ = 1.0  # slow enough that the pose node (~0.6 s a frame here) processes every frame: live == offline
-KILL_AFTER_KEYPOINTS = 8  # the runner is published from the 3rd frame on (track confirmation)
+KILL_AFTER_KEYPOINTS = 8
 FLUSH_PERIOD_S = 1.0  # the recorder's default: the loss bound
 IMAGE_TOPIC = "/rig1/camera/image_raw"
 KEYPOINTS_TOPIC = "/rig1/keypoints"
@@ -55,7 +55,7 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def process_of(launch: LaunchRunner, executable: str) -> int:
+def find_process(launch: LaunchRunner, executable: str) -> int | None:
     for pid in descendants(launch.process.pid):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -63,7 +63,13 @@ def process_of(launch: LaunchRunner, executable: str) -> int:
             continue
         if any(part.endswith(f"/{executable}".encode()) for part in cmdline):
             return pid
-    raise AssertionError(f"no {executable} process under the launch")
+    return None
+
+
+def process_of(launch: LaunchRunner, executable: str) -> int:
+    pid = find_process(launch, executable)
+    assert pid is not None, f"no {executable} process under the launch:\n{launch.node_log(executable)[-2000:]}"
+    return pid
 
 
 def rhpnet_record(output: Path, *extra: str) -> subprocess.Popen:
@@ -95,17 +101,28 @@ def session(request, tmp_path_factory):
         images: list[tuple[int, int]] = []  # (receive time ns, stamp ns)
         keypoints: list[Keypoints] = []
         probe.node.create_subscription(Keypoints, KEYPOINTS_TOPIC, keypoints.append, 50)
-        arguments = {"rig": "rig1", "source": str(frames_dir), "rate": str(RATE_HZ), "loop": "false",
+        # target all: every person of every frame (with tracker ids), so the comparison has people in it
+        arguments = {"rig": "rig1", "source": str(frames_dir), "rate": str(RATE_HZ), "loop": "false", "target": "all",
                      "wait_for_subscribers": "3", "record": "true", "record_dir": str(root / "rec"),
                      "session": "s1", "record_split_duration": "2.0", "subject": "S01", "trial": "t1",
-                     "belt_speed_mps": "2.8"}
+                     "belt_speed_mps": "2.8",
+                     # the checkout's parameters (the installed copy may lag behind a parameter change)
+                     "params_file": str(Path(__file__).parents[1] / "config" / "pose_node.yaml")}
         with LaunchRunner("treadmill.launch.py", arguments, root / "logs") as launch:
             # The camera holds its first frame for 3 subscribers: the pose node (once its model is
             # loaded, which takes long on a busy machine), the recorder, then this probe.
             def listening() -> set[str]:
                 return {info.node_name for info in probe.node.get_subscriptions_info_by_topic(IMAGE_TOPIC)}
 
-            probe.spin_until(lambda: {"pose_node", "pose_recorder"} <= listening(), 240.0, launch)
+            started = time.monotonic()
+
+            def ready() -> bool:
+                if time.monotonic() - started > 20.0:  # by then both processes run; fail fast if one died
+                    process_of(launch, "pose_node")
+                    process_of(launch, "pose_recorder")
+                return {"pose_node", "pose_recorder"} <= listening()
+
+            probe.spin_until(ready, 240.0, launch)
             probe.node.create_subscription(Image, IMAGE_TOPIC, lambda m: images.append(
                 (time.time_ns(), m.header.stamp.sec * 10**9 + m.header.stamp.nanosec)), image_qos())
             probe.spin_until(lambda: len(keypoints) >= KILL_AFTER_KEYPOINTS, 180.0, launch)
@@ -180,7 +197,7 @@ def test_score_on_the_recording_reproduces_the_live_keypoints(session, tmp_path)
     if not recovered.exists():
         recover(session["session"], recovered)
     assert rhpnet(["score", str(recovered), "--output", str(tmp_path), "--topic", IMAGE_TOPIC, "--estimator",
-                   "yolo-pose", "--target", "longest", "--detector-imgsz", "640", "--device", "cpu"]) == 0
+                   "yolo-pose", "--target", "all", "--detector-imgsz", "640", "--device", "cpu"]) == 0
     comparison = json.loads((tmp_path / "comparison.json").read_text())
     assert comparison["frames_in_reference"] >= KILL_AFTER_KEYPOINTS - 3
     assert comparison["identical_frames"] == comparison["frames_in_reference"]
@@ -192,7 +209,7 @@ def test_rhpnet_record_sigterm_lock_and_split(session):
     assert code == 2 and "another recorder" in error
     assert session["split"].success
     returncode, seconds, _ = session["cli_exit"]
-    assert returncode == 0 and seconds < 5.0
+    assert returncode == 0 and seconds < 5.0, session["cli_exit"][2][-2000:]
     reader = BagReader(session["cli"])
     assert reader.complete and len(reader.parts) >= 2  # ~/split closed one; SIGTERM closed the last
     assert reader.topics[KEYPOINTS_TOPIC].count >= 1
