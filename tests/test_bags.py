@@ -237,3 +237,21 @@ def test_not_a_bag_is_a_clear_error(tmp_path):
         BagReader(tmp_path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         BagReader(tmp_path / "missing")
+
+
+def test_pause_closes_the_split_and_resume_opens_the_next(tmp_path):
+    recorder = SplitRecorder(tmp_path / "out", min_free_mb=1)
+    recorder.paused = True  # start_paused
+    add_topic(recorder, "/kp", KP)
+    assert not recorder.write("/kp", 1, keypoints_cdr(0)) and recorder.split_paths == []
+    recorder.resume()
+    assert recorder.write("/kp", 2, keypoints_cdr(1))
+    recorder.pause()  # ~/stop: the split is complete at once
+    assert not recorder.write("/kp", 3, keypoints_cdr(2))
+    assert BagReader(tmp_path / "out").complete
+    recorder.resume()
+    recorder.write("/kp", 4, keypoints_cdr(3))
+    recorder.close()
+    reader = BagReader(tmp_path / "out")
+    assert [p.path.parent.name for p in reader.parts] == ["bag_0000", "bag_0001"]
+    assert [reader.decode(m).header.stamp.sec for m in reader.messages()] == [1, 3]
