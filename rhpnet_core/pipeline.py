@@ -313,7 +313,7 @@ def build_pipeline(estimator: str = "auto", checkpoint: str | None = None, backe
     if detector_backend == "auto":
         from rhpnet_core.runtime import resolve_backend
 
-        on_openvino = kind == "rhpnet" and resolve_backend(backend, device, precision, calibration) == "openvino"
+        on_openvino = kind == "rhpnet" and resolve_backend(backend, device) == "openvino"
         detector_backend = "openvino" if on_openvino else "torch"
     if detector_precision == "auto":
         detector_precision = "int8" if calibration else "fp32"

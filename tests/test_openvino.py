@@ -66,11 +66,7 @@ def test_bf16_runs_bf16_or_falls_back_with_a_log(checkpoint, tmp_path, monkeypat
 
 
 def test_auto_backend_and_precision():
-    # OpenVINO for its reduced precisions, onnxruntime for fp32 (faster there on AVX2 hosts).
-    assert resolve_backend("auto", "cpu", "auto", "footage.mp4") == "openvino"
-    assert resolve_backend("auto", "cpu", "int8") == resolve_backend("auto", "cpu", "bf16") == "openvino"
-    assert resolve_backend("auto", "cpu", "fp32") == "onnxruntime"
-    assert resolve_backend("auto", "cpu") == ("openvino" if cpu_has_bf16() else "onnxruntime")
+    assert resolve_backend("auto", "cpu") == "openvino"
     assert resolve_precision("auto", "openvino", None) == ("bf16" if cpu_has_bf16() else "fp32")
     assert resolve_precision("auto", "openvino", "footage.mp4") == "int8"
     assert resolve_precision("auto", "torch", "footage.mp4") == "fp32"

@@ -19,22 +19,13 @@ BACKENDS = ("torch", "onnxruntime", "openvino")
 PRECISIONS = ("fp32", "bf16", "int8")
 
 
-def resolve_backend(backend: str, device: str = "auto", precision: str = "auto",
-                    calibration: str | Path | None = None) -> str:
-    """'auto' -> torch on CUDA; on a CPU openvino (when installed) for its reduced precisions: int8
-    (asked for, or a calibration source with precision auto) or bf16 (asked for, or auto on a CPU with
-    bf16 units); onnxruntime for fp32, which ran 1.13x faster than OpenVINO fp32 on an AVX2 host
-    (docs/benchmarks.md)."""
+def resolve_backend(backend: str, device: str = "auto") -> str:
+    """'auto' -> torch on CUDA, else openvino when installed, else onnxruntime (docs/benchmarks.md:
+    OpenVINO fp32 0.95x, int8 0.48x onnxruntime fp32 per crop on this AVX2 host)."""
     if backend == "auto":
         if select_device(device).type == "cuda":
             return "torch"
-        if not openvino_available():
-            return "onnxruntime"
-        if precision == "auto":
-            from rhpnet_core.runtime.openvino_engine import cpu_has_bf16
-
-            return "openvino" if calibration is not None or cpu_has_bf16() else "onnxruntime"
-        return "onnxruntime" if precision == "fp32" else "openvino"
+        return "openvino" if openvino_available() else "onnxruntime"
     if backend not in BACKENDS:
         raise ValueError(f"backend {backend!r} not supported; expected one of auto, {', '.join(BACKENDS)}")
     return backend
@@ -71,7 +62,7 @@ def create_runtime(config: dict[str, Any], checkpoint: str | None = None, backen
     per checkpoint, engine versions and source, and refused beyond the agreement limits unless
     `force`. "auto" backend / precision: see `resolve_backend` / `resolve_precision`.
     """
-    backend = resolve_backend(backend, device, precision, calibration)
+    backend = resolve_backend(backend, device)
     precision = resolve_precision(precision, backend, calibration)
     input_size = input_size_of(config)
     num_joints = int(config["model"].get("num_joints", 17))
