@@ -242,7 +242,8 @@ def ros_one_runner_fps(checkpoint: Path, window_s: float, work: Path, node_param
         while len(arrivals) < 5 and time.time() < deadline and pose.poll() is None:
             executor.spin_once(timeout_sec=0.2)
         if pose.poll() is not None or len(arrivals) < 5:
-            raise RuntimeError(f"pose_node produced no keypoints; see {work / 'pose_node.log'}")
+            logs[0].flush()
+            raise RuntimeError("pose_node produced no keypoints; its log:\n" + (work / "pose_node.log").read_text()[-3000:])
         start = time.time() + 2.0  # steady state: tracker confirmed, shapes compiled
         while time.time() < start + window_s:
             executor.spin_once(timeout_sec=0.1)
@@ -384,8 +385,7 @@ def main() -> int:
     frames = read_frames(SPORTS2D_DEMO, 90 if args.quick else 230, FRAME_WH)
     yolo_fps = ultralytics_predict_fps(frames)
     node_params = {"backend": "openvino", "precision": "int8", "calibration": str(SPORTS2D_DEMO),
-                   "flip_test": str(args.flip_test).lower(), "detector_backend": args.detector_backend,
-                   "detect_every": args.detect_every}
+                   "flip_test": "always" if args.flip_test else "never", "detect_every": args.detect_every}
     ros = ros_one_runner_fps(models["RHPNet-W32"][0], window_s, work, node_params)
     yolo_fps_after = ultralytics_predict_fps(frames)
     people_lines, people = three_people_section(models["RHPNet-W32"][0], read_frames(VTEST, vtest_count),
