@@ -12,10 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gait_synth import Corruption, RunnerParams, make_run  # noqa: E402
+from rhpnet_core.gait.synthetic import Corruption, RunnerParams, make_run  # noqa: E402
 
 from rhpnet_core.gait import GaitSettings, KeypointTrack, analyze  # noqa: E402
 

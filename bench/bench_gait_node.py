@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import test_gait_node as live  # noqa: E402  (the node runner and message helpers of the test)
-from gait_synth import Corruption, RunnerParams, make_run  # noqa: E402
+from rhpnet_core.gait.synthetic import Corruption, RunnerParams, make_run  # noqa: E402
 from ros_probe import Probe  # noqa: E402
 
 from rhpnet_core.gait import METRICS  # noqa: E402

@@ -45,7 +45,8 @@ ARGUMENTS = {
     "gait_window_s": ("10.0", "gait_node's analysis window in s of message time"),
     "camera_fps": ("0.0", "camera frame rate in Hz, gait_node's resampling grid (0: from the stamps)"),
 }
-RECORDED_TOPICS = ["image", "camera_info", "keypoints", "keypoints/info", "/diagnostics"]
+RECORDED_TOPICS = ["image", "camera_info", "keypoints", "keypoints/info", "gait_events", "running_metrics",
+                   "/diagnostics"]
 
 
 def generate_launch_description():

@@ -4,7 +4,7 @@
              among distractors) through treadmill.launch.py: camera_replay -> pose node following
              the runner -> recorder -> live gait node; then `rhpnet score` on the recorded bag
              (offline vs live keypoints) and `rhpnet gait-report` from it. See rhpnet_ros/demo_rig.py.
-  synthetic  a generated runner with known cadence and contact times (tests/gait_synth.py) drawn as
+  synthetic  a generated runner with known cadence and contact times (rhpnet_core/gait/synthetic.py) drawn as
              a stick-figure video and played as Keypoints through the live gait node, then the
              report from its bag. No pose network: the detector does not see a stick figure as a
              person. See rhpnet_ros/demo_synthetic.py.

@@ -1,7 +1,7 @@
 """`make demo DEMO=synthetic`: a generated treadmill runner whose true gait is known, through the gait side
 of the rig.
 
-The runner comes from the gait tests' parametric generator (tests/gait_synth.py: cadence, duty factor,
+The runner comes from the gait tests' parametric generator (rhpnet_core/gait/synthetic.py: cadence, duty factor,
 belt speed, trunk lean, vertical oscillation set by hand, 1 px of keypoint noise). It is
   - drawn as a stick-figure video (no camera image: the person detector does not see a stick figure,
     so this demo never runs the pose network — it starts where the pose node's Keypoints start);
@@ -42,11 +42,11 @@ from rhpnet_core.pipeline import PoseResult
 from rhpnet_ros.demo_monitor import describe
 from rhpnet_ros.demo_offline import run_rhpnet
 from rhpnet_ros.messages import result_to_msg
-from tests.gait_synth import Corruption, RunnerParams, make_run
+from rhpnet_core.gait.synthetic import Corruption, RunnerParams, make_run
 
 NAMESPACE = "synthetic"
 FRAME_ID = "synthetic_camera"
-MODEL = "synthetic runner (tests/gait_synth.py)"
+MODEL = "synthetic runner (rhpnet_core/gait/synthetic.py)"
 TRACK_ID = 1
 STOP_TIMEOUT_S = 10.0
 

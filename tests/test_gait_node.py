@@ -21,7 +21,7 @@ from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
 from rclpy.serialization import deserialize_message, serialize_message  # noqa: E402
 from std_msgs.msg import Float32, Header  # noqa: E402
 
-from gait_synth import Corruption, RunnerParams, make_run, walking_params  # noqa: E402
+from rhpnet_core.gait.synthetic import Corruption, RunnerParams, make_run, walking_params  # noqa: E402
 from rhpnet.msg import GaitEvent, Keypoint, Keypoints, PersonKeypoints, RunningMetrics  # noqa: E402
 from rhpnet_core.gait import METRICS, GaitSettings, KeypointTrack, analyze  # noqa: E402
 from rhpnet_core.keypoints import COCO_KEYPOINT_NAMES  # noqa: E402

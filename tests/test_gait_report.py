@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from footage import SPORTS2D_DEMO
-from gait_synth import Corruption, RunnerParams, make_run, walking_params
+from rhpnet_core.gait.synthetic import Corruption, RunnerParams, make_run, walking_params
 from rhpnet_core.gait import GaitSettings, KeypointTrack, analyze
 from training.cli import main as rhpnet
 

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from gait_synth import Corruption, RunnerParams, make_run
+from rhpnet_core.gait.synthetic import Corruption, RunnerParams, make_run
 
 from rhpnet_core.gait import GaitSettings
 from rhpnet_core.gait.signal import apply_swap, fill_gaps, gate, hampel, lowpass, resample, unswap_legs

@@ -2,7 +2,7 @@
 
     .venv/bin/python tools/gait_report_screenshot.py            # regenerates docs/gait_report.png
 
-The README's screenshot is a report of the synthetic treadmill runner (tests/gait_synth.py defaults,
+The README's screenshot is a report of the synthetic treadmill runner (rhpnet_core/gait/synthetic.py defaults,
 30 fps, 1 px keypoint noise; its belt speed and height given) written by `rhpnet gait-report` from a
 `rhpnet predict`-style keypoints.json; tests/test_gait_report.py uses the Chromium helpers on its reports.
 """
@@ -70,8 +70,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="rhpnet-gait-shot-") as tmp:
         tmp = Path(tmp)
-        sys.path.insert(0, str(REPO / "tests"))
-        from gait_synth import Corruption, RunnerParams, make_run
+        from rhpnet_core.gait.synthetic import Corruption, RunnerParams, make_run
 
         params = RunnerParams(fps=30.0, duration_s=14.0)
         run = make_run(params, Corruption(noise_px=1.0, seed=3))
