@@ -13,6 +13,9 @@ SHARED_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
 # ultralytics writes settings on import; keep them out of $HOME (tests write only in temp dirs).
 os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="rhpnet-yolo-cfg-"))
 os.environ.setdefault("YOLO_OFFLINE", "1")
+os.environ.setdefault("YOLO_AUTOINSTALL", "False")
+# Model exports (ONNX, OpenVINO, int8) are cached under $XDG_CACHE_HOME/rhpnet: a temp dir, never $HOME.
+os.environ.setdefault("XDG_CACHE_HOME", tempfile.mkdtemp(prefix="rhpnet-cache-"))
 
 
 @pytest.fixture(scope="session")
