@@ -125,7 +125,6 @@ def main() -> int:
     os.environ.setdefault("ROS_DOMAIN_ID", str(150 + os.getpid() % 50))
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     import rclpy
-    from rclpy.executors import SingleThreadedExecutor  # noqa: F401  (publishing needs no spinning)
 
     frames = footage_frames()
     payloads = {kind: [serialized(frames, kind, i) for i in range(len(frames))] for kind in ("raw", "jpeg")}

@@ -39,10 +39,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="rhpnet-bench-yolo-"))
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
-from rhpnet_core.checkpoint import save_checkpoint  # noqa: E402
-from rhpnet_core.config import load_config  # noqa: E402
-from rhpnet_core.model import build_model  # noqa: E402
-from rhpnet_core.model.calibration import calibrate_trained_scale  # noqa: E402
+from random_weights import random_w32_checkpoint  # noqa: E402
 from rhpnet_core.pipeline import PropagationSettings, build_pipeline  # noqa: E402
 from rhpnet_core.topdown import keypoints_to_box  # noqa: E402
 from rhpnet_core.keypoints import COCO_SIGMAS  # noqa: E402
@@ -101,10 +98,7 @@ def cost(images: list[np.ndarray], device: str, backend: str, every: list[int], 
          flip_test: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["XDG_CACHE_HOME"] = tmp  # ONNX export cache
-        config = load_config(ROOT / "training/configs/coco/rhpnet_w32_256x192.yaml")
-        checkpoint = Path(tmp) / "rhpnet_w32_random.pt"
-        model = calibrate_trained_scale(build_model(config["model"]), tuple(config["codec"]["input_size"]))
-        save_checkpoint(checkpoint, model.state_dict(), config)
+        checkpoint = random_w32_checkpoint(Path(tmp))
         pipeline = build_pipeline("rhpnet", str(checkpoint), backend, device, max_persons=1,
                                   flip_test=flip_test)
         pipeline.propagation = PropagationSettings(keypoint_score=0.0, min_keypoints=1, collapse_ratio=0.0,

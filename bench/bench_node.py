@@ -50,6 +50,7 @@ from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 
 from rhpnet.msg import Keypoints  # noqa: E402
+from random_weights import random_w32_checkpoint  # noqa: E402
 from rhpnet_core.frames import FrameSource  # noqa: E402
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
@@ -269,19 +270,6 @@ def peer_fps(images: list[np.ndarray], repeats: int = 1) -> float:
     return repeats * len(images) / (time.perf_counter() - started)
 
 
-def random_w32_checkpoint(directory: Path) -> str:
-    from rhpnet_core.checkpoint import save_checkpoint
-    from rhpnet_core.config import load_config
-    from rhpnet_core.model import build_model
-    from rhpnet_core.model.calibration import calibrate_trained_scale
-
-    config = load_config(ROOT / "training/configs/coco/rhpnet_w32_256x192.yaml")
-    model = calibrate_trained_scale(build_model(config["model"]), tuple(config["codec"]["input_size"]))
-    path = directory / "rhpnet_w32_random.pt"
-    save_checkpoint(path, model.state_dict(), config)
-    return str(path)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="yolo-pose on the sports2d demo only, short runs")
@@ -306,7 +294,7 @@ def main() -> int:
         node_fps: dict[str, float] = {}
         try:
             for estimator in args.estimators.split(","):
-                checkpoint = random_w32_checkpoint(tmp_path) if estimator == "rhpnet" else None
+                checkpoint = str(random_w32_checkpoint(tmp_path)) if estimator == "rhpnet" else None
                 node = start_pose_node(estimator, checkpoint, tmp_path, bench)
                 try:
                     print(f"## {estimator}: stream (camera_replay -> pose_node -> subscriber)\n")

@@ -22,11 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("YOLO_CONFIG_DIR", tempfile.mkdtemp(prefix="rhpnet-bench-yolo-"))
 
-from rhpnet_core.checkpoint import save_checkpoint  # noqa: E402
-from rhpnet_core.config import load_config  # noqa: E402
+from random_weights import random_w32_checkpoint  # noqa: E402
 from rhpnet_core.frames import FrameSource  # noqa: E402
-from rhpnet_core.model import build_model  # noqa: E402
-from rhpnet_core.model.calibration import calibrate_trained_scale  # noqa: E402
 from rhpnet_core.pipeline import build_pipeline  # noqa: E402
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
@@ -66,10 +63,7 @@ def main() -> int:
     images = frames(args.frames)
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["XDG_CACHE_HOME"] = tmp  # ONNX export cache
-        config = load_config(ROOT / "training/configs/coco/rhpnet_w32_256x192.yaml")
-        checkpoint = Path(tmp) / "rhpnet_w32_random.pt"
-        model = calibrate_trained_scale(build_model(config["model"]), tuple(config["codec"]["input_size"]))
-        save_checkpoint(checkpoint, model.state_dict(), config)
+        checkpoint = random_w32_checkpoint(Path(tmp))
         rows = [("yolo-pose", build_pipeline("yolo-pose", device=args.device, detector_imgsz=args.detector_imgsz))]
         for backend in ("torch", "onnxruntime"):
             rows.append((f"rhpnet-w32 {backend} (flip test)",

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from rhpnet_core.gait.synthetic import Corruption, RunnerParams, make_run, mirror, walking_params
+from rhpnet_core.gait.synthetic import Corruption, make_run, mirror, walking_params
 from gait_tolerances import (
     CLEAN_TOLERANCES, NOISY, PARAM_SETS, STRESS, Recovery, recovery, run_case, within,
 )

@@ -22,7 +22,7 @@ from rosbags.rosbag2.metadata import parse_qos
 from scipy.optimize import linear_sum_assignment
 
 from rhpnet_core.bags.export import stamp_ns
-from rhpnet_core.bags.images import IMAGE_TYPES, FrameError, frame_to_rgb
+from rhpnet_core.bags.images import FrameError, frame_to_rgb
 from rhpnet_core.bags.keypoints import KEYPOINTS_TYPE, keypoints_arrays, keypoints_fields, keypoints_message
 from rhpnet_core.bags.reader import BagError, BagReader
 from rhpnet_core.bags.recording import STORAGES
