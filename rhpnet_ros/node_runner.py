@@ -32,6 +32,10 @@ def run_node(factory: Callable[[], Node], name: str, args: list[str] | None = No
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except CONFIGURATION_ERRORS as exc:
+        if node is not None and not rclpy.ok():
+            # A signal shut the context down while spin_once built its wait set: rclpy raises
+            # RuntimeError ("context is not valid") then. That is a normal stop, not a bad config.
+            return 0
         lines = str(exc).strip().splitlines() or [type(exc).__name__]
         print(f"{name}: {lines[0]}", file=sys.stderr)
         return 2
